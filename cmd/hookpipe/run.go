@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/stages"
+	"github.com/hookpipe/hookpipe/stages/ingest"
+)
+
+// runFlags are the flags of 'hookpipe run', with design.md's defaults.
+type runFlags struct {
+	connectors, listen, brokers, embeddedListen, dataDir string
+	prefix, stageList, logLevel                          string
+	partitions, replication                              int
+	maxBody                                              int64
+	maxEvents                                            int
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.connectors, "connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API `address`")
+	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, comma-separated (default $KAFKA_BROKERS; none: embedded broker)")
+	fs.StringVar(&f.embeddedListen, "embedded-listen", "127.0.0.1:9092", "`address` of the embedded development broker")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "`directory` the embedded broker persists to")
+	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
+	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
+	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
+	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames, ","), "comma-separated `stages` to run in this process")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
+	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
+}
+
+func (f *runFlags) check() error {
+	switch {
+	case f.partitions < 1 || f.partitions > 10000:
+		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
+	case f.replication < 1 || f.replication > 32:
+		return fmt.Errorf("--replication-factor %d: want 1 to 32", f.replication)
+	case f.maxBody < 1024:
+		return fmt.Errorf("--max-body-bytes %d: want at least 1024", f.maxBody)
+	case f.maxEvents < 1:
+		return fmt.Errorf("--max-events %d: want at least 1", f.maxEvents)
+	}
+	return nil
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	var f runFlags
+	fs := newFlagSet("run", stderr)
+	f.register(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.check(); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		return err
+	}
+	conns, diags := pipeline.LoadConnectors(f.connectors, os.LookupEnv)
+	if diags.HasErrors() {
+		fmt.Fprint(stderr, pipeline.FormatDiagnostics(diags))
+		return errors.New("connector configuration has errors; nothing was started")
+	}
+	brokers, stop, err := brokersFor(f, log)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	p, err := stages.New(ctx, f.options(conns, brokers, log))
+	if err != nil {
+		return err
+	}
+	log.Info("hookpipe running", "version", version, "api", "http://"+p.Addr(), "stages", f.stageList, "connectors", len(conns), "brokers", strings.Join(brokers, ","))
+	err = p.Run(ctx)
+	log.Info("hookpipe stopped")
+	return err
+}
+
+func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *slog.Logger) stages.Options {
+	return stages.Options{
+		Connectors:   conns,
+		Kafka:        pipeline.KafkaConfig{Brokers: brokers, Logger: log},
+		Topics:       pipeline.Topics{Prefix: f.prefix},
+		TopicOptions: pipeline.TopicOptions{Partitions: int32(f.partitions), ReplicationFactor: int16(f.replication)},
+		Stages:       splitList(f.stageList),
+		Listen:       f.listen,
+		IngestToken:  os.Getenv("HOOKPIPE_INGEST_TOKEN"),
+		IngestLimits: ingest.Limits{MaxBodyBytes: f.maxBody, MaxEvents: f.maxEvents},
+		Version:      version,
+		Logger:       log,
+	}
+}
+
+// brokersFor returns the brokers to use, starting the embedded broker when
+// none are configured; stop closes it.
+func brokersFor(f runFlags, log *slog.Logger) ([]string, func(), error) {
+	if b := splitList(f.brokers); len(b) > 0 {
+		return b, func() {}, nil
+	}
+	c, err := pipeline.StartEmbedded(pipeline.EmbeddedConfig{Listen: f.embeddedListen, DataDir: f.dataDir})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Warn("no --brokers or KAFKA_BROKERS: using the embedded Kafka-protocol broker (kfake), for development only, not for production",
+		"address", c.ListenAddrs()[0], "data-dir", f.dataDir)
+	return c.ListenAddrs(), c.Close, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+func cmdValidate(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", stderr)
+	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	conns, diags := pipeline.LoadConnectors(*dir, os.LookupEnv)
+	if len(diags) > 0 {
+		fmt.Fprint(stderr, pipeline.FormatDiagnostics(diags))
+	}
+	if diags.HasErrors() {
+		return fmt.Errorf("%s: %d error(s)", *dir, len(diags.Errs()))
+	}
+	fmt.Fprintf(stdout, "%s: %d connector(s) OK\n", *dir, len(conns))
+	for _, c := range conns {
+		state := "enabled"
+		if c.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(stdout, "  %-20s %-8s %s\n", c.Name, state, c.URL.Redacted())
+	}
+	return nil
+}

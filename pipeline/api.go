@@ -1,0 +1,138 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// APIConfig configures the HTTP API served on --listen.
+type APIConfig struct {
+	// Connectors are shown by /v1/connectors.
+	Connectors []*Connector
+	// Metrics are served on /metrics and feed the connector metrics.
+	Metrics *Metrics
+	// Ingest serves POST /v1/events; nil when this process runs no ingest
+	// stage (then /v1/events answers 404).
+	Ingest http.Handler
+	// Ready reports why the process is not ready, or nil when it is.
+	Ready func(ctx context.Context) error
+}
+
+// NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
+// GET /v1/connectors/{name}, GET /metrics, GET /healthz and GET /readyz.
+// Secrets (signature secrets, header values) are never part of an answer.
+func NewAPI(cfg APIConfig) http.Handler {
+	mux := http.NewServeMux()
+	if cfg.Ingest != nil {
+		mux.Handle("/v1/events", cfg.Ingest)
+	}
+	mux.HandleFunc("GET /v1/connectors", func(w http.ResponseWriter, _ *http.Request) {
+		list := make([]ConnectorView, 0, len(cfg.Connectors))
+		for _, c := range cfg.Connectors {
+			list = append(list, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"connectors": list})
+	})
+	mux.HandleFunc("GET /v1/connectors/{name}", func(w http.ResponseWriter, r *http.Request) {
+		for _, c := range cfg.Connectors {
+			if c.Name == r.PathValue("name") {
+				writeJSON(w, http.StatusOK, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+				return
+			}
+		}
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if cfg.Ready != nil {
+			if err := cfg.Ready(ctx); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ConnectorView is a connector as the API shows it: its settings without
+// secrets (header values are redacted, the signature secret is reduced to
+// "signed"), its state and its DT-style metrics over the last 3 hours.
+type ConnectorView struct {
+	Name        string            `json:"name"`
+	State       string            `json:"state"`
+	URL         string            `json:"url"`
+	Events      []string          `json:"events"`
+	Labels      []string          `json:"labels"`
+	Signed      bool              `json:"signed"`
+	Headers     map[string]string `json:"headers"`
+	Timeout     string            `json:"timeout"`
+	MaxInFlight int               `json:"maxInFlight"`
+	Retry       RetryView         `json:"retry"`
+	Metrics     MetricsView       `json:"metrics"`
+}
+
+// RetryView shows a retry policy.
+type RetryView struct {
+	Backoff []string `json:"backoff"`
+	MaxAge  string   `json:"maxAge"`
+}
+
+// MetricsView is DT's connector metrics object.
+type MetricsView struct {
+	SuccessCount int64  `json:"successCount"`
+	ErrorCount   int64  `json:"errorCount"`
+	Latency99p   string `json:"latency99p"`
+}
+
+// NewConnectorView builds the view of c with stats. State is ACTIVE,
+// USER_DISABLED, or FAILING when the last 3 hours saw errors and no success.
+func NewConnectorView(c *Connector, st WindowStats) ConnectorView {
+	v := ConnectorView{
+		Name: c.Name, State: "ACTIVE", URL: c.URL.Redacted(),
+		Events: nonNil(c.Events), Labels: nonNil(c.Labels),
+		Signed: c.SignatureSecret != "", Headers: map[string]string{},
+		Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight,
+		Retry: RetryView{MaxAge: c.Retry.MaxAge.String()},
+		Metrics: MetricsView{
+			SuccessCount: st.SuccessCount, ErrorCount: st.ErrorCount,
+			Latency99p: fmt.Sprintf("%.3fs", st.Latency99p.Seconds()),
+		},
+	}
+	for k := range c.Headers {
+		v.Headers[k] = "(redacted)"
+	}
+	for _, b := range c.Retry.Backoff {
+		v.Retry.Backoff = append(v.Retry.Backoff, b.String())
+	}
+	switch {
+	case c.Disabled:
+		v.State = "USER_DISABLED"
+	case st.ErrorCount > 0 && st.SuccessCount == 0:
+		v.State = "FAILING"
+	}
+	return v
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

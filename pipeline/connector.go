@@ -1,0 +1,88 @@
+package pipeline
+
+import (
+	"net/url"
+	"time"
+)
+
+// Connector is one validated connector, decoded from a `connector "name"`
+// block in connectors.d. Every field holds its final value: defaults are
+// applied and durations parsed by LoadConnectors. A Connector is read-only
+// after loading and safe for concurrent use.
+type Connector struct {
+	// Name is the block label; it matches ^[a-z0-9][a-z0-9-]{0,62}$.
+	Name string
+	// URL is the endpoint; https, or http only to a loopback host.
+	URL *url.URL
+	// Events lists the event types forwarded; empty means all types.
+	Events []string
+	// Labels lists the device label keys copied into the body's "labels".
+	Labels []string
+	// SignatureSecret signs each request with X-Dt-Signature when not
+	// empty. It must never be logged or shown.
+	SignatureSecret string
+	// Headers are added to every request. Values may be secrets and are
+	// never shown.
+	Headers map[string]string
+	// Timeout bounds one request, connect to last body byte. Default 10s.
+	Timeout time.Duration
+	// MaxInFlight bounds concurrent requests per connector and per stage
+	// process. Default 1000.
+	MaxInFlight int
+	// Disabled connectors receive nothing; fanout skips them.
+	Disabled bool
+	// Retry holds the retry ladder.
+	Retry RetryPolicy
+	// File is the file the connector was declared in, for messages.
+	File string
+}
+
+// RetryPolicy is a connector's retry ladder. Tier n waits Backoff[n] after
+// the event entered it; a failure in the last tier goes back to the last
+// tier. Events older than MaxAge, counted from ingest, go to the DLQ.
+type RetryPolicy struct {
+	// Backoff is one fixed delay per retry tier. Default
+	// 10s, 1m, 5m, 30m, 1h. Never empty.
+	Backoff []time.Duration
+	// MaxAge is how long after ingest an event may still be delivered.
+	// Default 12h.
+	MaxAge time.Duration
+}
+
+// Defaults for connector attributes, as documented in design.md.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxInFlight = 1000
+	DefaultMaxAge      = 12 * time.Hour
+)
+
+// DefaultBackoff returns the default retry ladder: 10s, 1m, 5m, 30m, 1h.
+func DefaultBackoff() []time.Duration {
+	return []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, time.Hour}
+}
+
+// Wants reports whether the connector is enabled and its events filter
+// admits eventType.
+func (c *Connector) Wants(eventType string) bool {
+	if c.Disabled {
+		return false
+	}
+	if len(c.Events) == 0 {
+		return true
+	}
+	for _, e := range c.Events {
+		if e == eventType {
+			return true
+		}
+	}
+	return false
+}
+
+// Tier returns the retry tier that follows a failure in tier n; n = -1 is
+// the connector's main topic. The last tier repeats.
+func (r RetryPolicy) Tier(n int) int {
+	if n+1 >= len(r.Backoff) {
+		return len(r.Backoff) - 1
+	}
+	return n + 1
+}

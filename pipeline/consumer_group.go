@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// assigned starts a worker for every newly assigned partition.
+func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for topic, ps := range assigned {
+		for _, id := range ps {
+			tp := topicPartition{topic, id}
+			if c.parts[tp] == nil {
+				p := newPartition(c, tp)
+				c.parts[tp] = p
+				go p.run()
+			}
+		}
+	}
+	c.log.Debug("partitions assigned", "partitions", assigned)
+}
+
+// revoked settles the revoked partitions' in-flight work and commits their
+// done prefix before the group may hand them to another member.
+func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	c.release(c.take(revoked), true)
+	c.log.Debug("partitions revoked", "partitions", revoked)
+}
+
+// lost abandons the lost partitions' work at once; their offsets cannot be
+// committed any more, so the new owner reads them again.
+func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.release(c.take(lost), false)
+	c.log.Warn("partitions lost", "partitions", lost)
+}
+
+func (c *Consumer) take(tps map[string][]int32) []*partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*partition
+	for topic, ps := range tps {
+		for _, id := range ps {
+			tp := topicPartition{topic, id}
+			if p := c.parts[tp]; p != nil {
+				out = append(out, p)
+				delete(c.parts, tp)
+			}
+		}
+	}
+	return out
+}
+
+func (c *Consumer) takeAll() []*partition {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*partition, 0, len(c.parts))
+	for tp, p := range c.parts {
+		out = append(out, p)
+		delete(c.parts, tp)
+	}
+	return out
+}
+
+// release stops the partitions' workers, waits up to Grace for in-flight
+// work, cancels what is left, and, when commit is set, marks and commits
+// each partition's done prefix synchronously.
+func (c *Consumer) release(ps []*partition, commit bool) {
+	if len(ps) == 0 {
+		return
+	}
+	deadline := time.Now().Add(c.cfg.Grace)
+	if !commit {
+		deadline = time.Now()
+	}
+	for _, p := range ps {
+		p.stop(deadline)
+	}
+	if !commit {
+		return
+	}
+	c.mark(ps)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
+		c.log.Warn("commit on release failed; uncommitted records will be delivered again", "err", err)
+	}
+}
+
+// mark marks the commit points that moved for the given partitions.
+func (c *Consumer) mark(ps []*partition) {
+	var offsets map[string]map[int32]kgo.EpochOffset
+	for _, p := range ps {
+		eo, moved := p.tracker.Committable()
+		if !moved {
+			continue
+		}
+		if offsets == nil {
+			offsets = make(map[string]map[int32]kgo.EpochOffset)
+		}
+		if offsets[p.tp.topic] == nil {
+			offsets[p.tp.topic] = make(map[int32]kgo.EpochOffset)
+		}
+		offsets[p.tp.topic][p.tp.partition] = eo
+	}
+	if offsets != nil {
+		c.cl.MarkCommitOffsets(offsets)
+	}
+}
+
+// markLoop marks moved commit points for autocommit, at most every 100ms.
+func (c *Consumer) markLoop(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		ps := make([]*partition, 0, len(c.parts))
+		for _, p := range c.parts {
+			ps = append(ps, p)
+		}
+		c.mu.Unlock()
+		c.mark(ps)
+	}
+}

@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// KafkaConfig says how to reach Kafka. It is copied freely.
+type KafkaConfig struct {
+	// Brokers are the seed brokers, host:port.
+	Brokers []string
+	// ClientID names the process's clients to the brokers. Default
+	// "hookpipe".
+	ClientID string
+	// Logger, when set, receives kgo's warnings and errors.
+	Logger *slog.Logger
+	// Extra options are added to every client (tests use it to tune
+	// timeouts).
+	Extra []kgo.Opt
+}
+
+// NewClient returns a client for the configured brokers with opts added.
+// Producers created here require acks from all in-sync replicas and are
+// idempotent (kgo's defaults), and retry until the record's context ends.
+func (k KafkaConfig) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	if len(k.Brokers) == 0 {
+		return nil, fmt.Errorf("no Kafka brokers configured")
+	}
+	id := k.ClientID
+	if id == "" {
+		id = "hookpipe"
+	}
+	base := []kgo.Opt{
+		kgo.SeedBrokers(k.Brokers...),
+		kgo.ClientID(id),
+		kgo.ProducerLinger(0),
+		kgo.FetchMaxWait(500 * time.Millisecond),
+	}
+	if k.Logger != nil {
+		base = append(base, kgo.WithLogger(kslog{k.Logger}))
+	}
+	base = append(base, k.Extra...)
+	return kgo.NewClient(append(base, opts...)...)
+}
+
+// kslog adapts slog to kgo's Logger, passing on warnings and errors.
+type kslog struct{ l *slog.Logger }
+
+func (k kslog) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (k kslog) Log(level kgo.LogLevel, msg string, kv ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error(msg, kv...)
+	case kgo.LogLevelWarn:
+		k.l.Warn(msg, kv...)
+	}
+}

@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Stage is a long-lived part of the pipeline. Run returns when ctx ends,
+// having handed back what it held (in-flight work settled, offsets
+// committed), or earlier with an error.
+type Stage interface {
+	Name() string
+	Run(ctx context.Context) error
+}
+
+// Runner runs stages together: when one fails, the others are stopped.
+type Runner struct {
+	stages  []Stage
+	running atomic.Int32
+	log     *slog.Logger
+}
+
+// NewRunner returns a Runner for stages.
+func NewRunner(log *slog.Logger, stages ...Stage) *Runner {
+	return &Runner{stages: stages, log: log}
+}
+
+// Running reports whether every stage is running.
+func (r *Runner) Running() bool { return int(r.running.Load()) == len(r.stages) }
+
+// Names lists the stages.
+func (r *Runner) Names() []string {
+	out := make([]string, len(r.stages))
+	for i, s := range r.stages {
+		out[i] = s.Name()
+	}
+	return out
+}
+
+// Run runs every stage until ctx ends or one fails; it returns when all
+// have returned, with the first error.
+func (r *Runner) Run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, s := range r.stages {
+		g.Go(func() error {
+			r.running.Add(1)
+			defer r.running.Add(-1)
+			if err := s.Run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", s.Name(), err)
+			}
+			r.log.Debug("stage stopped", "stage", s.Name())
+			return nil
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,91 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// worker handles one connector's records for a deliver or retry stage.
+type worker struct {
+	conn     *pipeline.Connector
+	topics   pipeline.Topics
+	sender   *Sender
+	producer *kgo.Client
+	metrics  *pipeline.ConnectorMetrics
+	log      *slog.Logger
+	tiers    map[string]int // topic → tier; -1 is the main topic
+}
+
+func newWorker(cfg Config) *worker {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &worker{
+		conn:     cfg.Connector,
+		topics:   cfg.Topics,
+		sender:   NewSender(cfg.Connector, cfg.Version, cfg.HTTPClient),
+		producer: cfg.Producer,
+		metrics:  cfg.Metrics,
+		log:      log.With("connector", cfg.Connector.Name),
+		tiers:    make(map[string]int),
+	}
+}
+
+// dueAt is when a retry record may be sent: Backoff[tier] after it entered
+// the tier, or at expiry if that comes first (it then goes to the DLQ).
+func (w *worker) dueAt(r *kgo.Record) time.Time {
+	due := r.Timestamp.Add(w.conn.Retry.Backoff[w.tiers[r.Topic]])
+	expiry := pipeline.ReadMeta(r).IngestTime.Add(w.conn.Retry.MaxAge)
+	if expiry.Before(due) {
+		return expiry
+	}
+	return due
+}
+
+// handle settles one record: an expired event goes to the DLQ unsent; else
+// it is POSTed, and a failure moves it to the next retry tier. It returns
+// nil once the outcome is acknowledged (by the endpoint or by Kafka).
+func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
+	meta := pipeline.ReadMeta(r)
+	if age := time.Since(meta.IngestTime); age > w.conn.Retry.MaxAge {
+		reason := fmt.Sprintf("expired: ingested %s ago, max_age %s, after %d attempts", age.Round(time.Second), w.conn.Retry.MaxAge, meta.Attempts)
+		if err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason); err != nil {
+			return err
+		}
+		w.metrics.Expired()
+		return nil
+	}
+	w.metrics.InFlight(1)
+	res := w.sender.Send(ctx, r.Value)
+	w.metrics.InFlight(-1)
+	if res.OK {
+		w.metrics.Delivered(res.Took, meta.IngestTime)
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err() // abandoned mid-request: the next owner sends it again
+	}
+	w.metrics.Failed(res.Class, res.Took)
+	meta.Attempts++
+	meta.LastError = res.Err
+	next := w.conn.Retry.Tier(w.tiers[r.Topic])
+	if err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, ""); err != nil {
+		return err
+	}
+	w.metrics.Retried(next)
+	return nil
+}
+
+// produce writes r's body to topic with meta's headers and waits for Kafka
+// to acknowledge it, retrying until it is acknowledged or ctx ends.
+func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
+	out := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: meta.Headers(reason)}
+	return pipeline.ProduceAcked(ctx, w.producer, w.log, out)
+}

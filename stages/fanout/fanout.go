@@ -1,0 +1,156 @@
+package fanout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// DefaultMaxInFlight bounds the events fanout holds at once (read, with
+// outputs not yet acknowledged).
+const DefaultMaxInFlight = 10000
+
+// Config configures the fanout stage.
+type Config struct {
+	// Connectors are the configured connectors; disabled ones are skipped.
+	Connectors []*pipeline.Connector
+	// Topics names the topics and the group.
+	Topics pipeline.Topics
+	// Kafka makes the stage's group client.
+	Kafka pipeline.KafkaConfig
+	// Producer writes the connector topics; shared by the process.
+	Producer *kgo.Client
+	// Metrics records events and outputs; may be nil.
+	Metrics *pipeline.Metrics
+	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight.
+	MaxInFlight int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Stage is the running fanout stage.
+type Stage struct {
+	consumer *pipeline.Consumer
+	targets  []target
+	producer *kgo.Client
+	metrics  *pipeline.Metrics
+	log      *slog.Logger
+}
+
+// target is a connector with what fanout needs of it, resolved once.
+type target struct {
+	conn     *pipeline.Connector
+	topic    string
+	renderer *pipeline.Renderer
+	metrics  *pipeline.ConnectorMetrics
+}
+
+// New returns the fanout stage for cfg.
+func New(cfg Config) (*Stage, error) {
+	s := &Stage{producer: cfg.Producer, metrics: cfg.Metrics, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, c := range cfg.Connectors {
+		if c.Disabled {
+			continue
+		}
+		s.targets = append(s.targets, target{
+			conn:     c,
+			topic:    cfg.Topics.Connector(c.Name),
+			renderer: pipeline.NewRenderer(c.Labels),
+			metrics:  cfg.Metrics.Connector(c.Name),
+		})
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	c, err := pipeline.NewConsumer(pipeline.ConsumerConfig{
+		Kafka:       cfg.Kafka,
+		Group:       cfg.Topics.FanoutGroup(),
+		Topics:      []string{cfg.Topics.Events()},
+		MaxInFlight: cfg.MaxInFlight,
+		Handle:      s.handle,
+		Logger:      s.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
+	s.consumer = c
+	return s, nil
+}
+
+// Name returns "fanout".
+func (s *Stage) Name() string { return "fanout" }
+
+// Run fans out until ctx ends, then settles and commits (see
+// pipeline.Consumer.Run).
+func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
+
+// handle renders and writes one event's bodies, and returns nil once Kafka
+// acknowledged all of them. A record that is not a valid envelope cannot
+// become a webhook: it is logged, counted and skipped.
+func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
+	var env pipeline.Envelope
+	if err := json.Unmarshal(r.Value, &env); err != nil {
+		s.metrics.FanoutRead(false)
+		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset, "err", err)
+		return nil
+	}
+	s.metrics.FanoutRead(true)
+	meta := pipeline.ReadMeta(r)
+	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
+	headers := meta.Headers("")
+	key := []byte(env.Metadata.DeviceID)
+	var outs []*kgo.Record
+	var owners []*target
+	for i := range s.targets {
+		t := &s.targets[i]
+		if !t.conn.Wants(env.Event.EventType) {
+			continue
+		}
+		body := t.renderer.Append(make([]byte, 0, len(r.Value)+64), &env)
+		outs = append(outs, &kgo.Record{Topic: t.topic, Key: key, Value: body, Headers: headers})
+		owners = append(owners, t)
+	}
+	if err := s.produceAll(ctx, outs); err != nil {
+		return err
+	}
+	for _, t := range owners {
+		t.metrics.FannedOut()
+	}
+	return nil
+}
+
+// produceAll writes every record concurrently and waits until each is
+// acknowledged, retrying failed ones until ctx ends.
+func (s *Stage) produceAll(ctx context.Context, outs []*kgo.Record) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	var wg sync.WaitGroup
+	failed := make([]error, len(outs))
+	for i, out := range outs {
+		wg.Add(1)
+		s.producer.Produce(ctx, out, func(_ *kgo.Record, err error) {
+			failed[i] = err
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	for i, err := range failed {
+		if err == nil {
+			continue
+		}
+		if err := pipeline.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

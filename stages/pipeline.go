@@ -1,0 +1,182 @@
+package stages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/stages/ingest"
+)
+
+// StageNames are the stages --stages may name.
+var StageNames = []string{"ingest", "fanout", "deliver", "retry"}
+
+// Options configures a Pipeline. Zero values take the documented defaults.
+type Options struct {
+	// Connectors are the loaded connectors.
+	Connectors []*pipeline.Connector
+	// Kafka says how to reach Kafka.
+	Kafka pipeline.KafkaConfig
+	// Topics names topics and groups. Default prefix "hookpipe".
+	Topics pipeline.Topics
+	// TopicOptions says how missing topics are created.
+	TopicOptions pipeline.TopicOptions
+	// Stages lists the stages to run; empty means all of StageNames.
+	Stages []string
+	// Listen is the HTTP API's address. Default 127.0.0.1:8080; ":0"
+	// picks a free port (see Addr).
+	Listen string
+	// IngestToken, when set, is required as a bearer token on ingest.
+	IngestToken string
+	// IngestLimits bound ingest requests.
+	IngestLimits ingest.Limits
+	// Version goes into the webhooks' User-Agent.
+	Version string
+	// HTTPClient, when set, returns the client used for a connector.
+	HTTPClient func(*pipeline.Connector) *http.Client
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Pipeline is one hookpipe process: its HTTP API and its stages.
+type Pipeline struct {
+	opts     Options
+	log      *slog.Logger
+	producer *kgo.Client
+	admin    *kgo.Client
+	runner   *pipeline.Runner
+	metrics  *pipeline.Metrics
+	server   *http.Server
+	ln       net.Listener
+	ready    atomic.Bool
+}
+
+// New checks opts, creates or corrects the topics, builds the stages and
+// binds the HTTP listener. Nothing is consumed or served until Run.
+func New(ctx context.Context, opts Options) (*Pipeline, error) {
+	p, err := newPipeline(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.setup(ctx); err != nil {
+		p.closeClients()
+		return nil, err
+	}
+	return p, nil
+}
+
+func newPipeline(opts Options) (*Pipeline, error) {
+	if opts.Topics.Prefix == "" {
+		opts.Topics.Prefix = "hookpipe"
+	}
+	if len(opts.Stages) == 0 {
+		opts.Stages = StageNames
+	}
+	for _, s := range opts.Stages {
+		if !slices.Contains(StageNames, s) {
+			return nil, fmt.Errorf("unknown stage %q (stages are %v)", s, StageNames)
+		}
+	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:8080"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	return &Pipeline{opts: opts, log: opts.Logger, metrics: pipeline.NewMetrics()}, nil
+}
+
+func (p *Pipeline) setup(ctx context.Context) error {
+	var err error
+	if p.admin, err = p.opts.Kafka.NewClient(); err != nil {
+		return err
+	}
+	if p.producer, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
+		return err
+	}
+	adm := kadm.NewClient(p.admin)
+	specs := p.opts.Topics.Specs(p.opts.Connectors)
+	if err := pipeline.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
+		return fmt.Errorf("topics: %w", err)
+	}
+	stages, err := p.buildStages()
+	if err != nil {
+		return err
+	}
+	p.runner = pipeline.NewRunner(p.log, stages...)
+	p.metrics.Registry().MustRegister(pipeline.NewLagCollector(adm, p.groups()))
+	p.ln, err = net.Listen("tcp", p.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", p.opts.Listen, err)
+	}
+	p.server = &http.Server{
+		Handler:           p.api(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	return nil
+}
+
+// Addr returns the HTTP API's address.
+func (p *Pipeline) Addr() string { return p.ln.Addr().String() }
+
+// Metrics returns the process's metrics.
+func (p *Pipeline) Metrics() *pipeline.Metrics { return p.metrics }
+
+// Run serves the API and runs the stages until ctx ends or a stage fails.
+// At the end it stops intake first (the HTTP server finishes the requests
+// it has, within 10 s), then lets the stages settle in-flight work and
+// commit, then closes its clients. It returns nil after a clean stop.
+func (p *Pipeline) Run(ctx context.Context) error {
+	defer p.closeClients()
+	stageCtx, stopStages := context.WithCancel(context.Background())
+	defer stopStages()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- p.server.Serve(p.ln) }()
+	runErr := make(chan error, 1)
+	go func() { runErr <- p.runner.Run(stageCtx) }()
+	p.ready.Store(true)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-runErr:
+		runErr <- err
+	case err = <-serveErr:
+	}
+	p.ready.Store(false)
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = p.server.Shutdown(shutCtx)
+	stopStages()
+	if rerr := <-runErr; err == nil {
+		err = rerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func (p *Pipeline) closeClients() {
+	if p.producer != nil {
+		p.producer.Close()
+	}
+	if p.admin != nil {
+		p.admin.Close()
+	}
+}
