@@ -42,8 +42,12 @@ func (r *Runner) Names() []string {
 }
 
 // Run runs every stage until ctx ends or one fails; it returns when all
-// have returned, with the first error.
+// have returned, with the first error. With no stages it waits for ctx.
 func (r *Runner) Run(ctx context.Context) error {
+	if len(r.stages) == 0 {
+		<-ctx.Done()
+		return nil
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	for _, s := range r.stages {
 		g.Go(func() error {
