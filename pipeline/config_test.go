@@ -1,0 +1,506 @@
+package pipeline
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// mapEnv is a lookupEnv backed by m.
+func mapEnv(m map[string]string) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	}
+}
+
+// fixtureEnv sets the variables the fixtures read.
+var fixtureEnv = map[string]string{"COLD_CHAIN_SECRET": "s3cret", "COLD_CHAIN_KEY": "k3y"}
+
+// loadSource writes src as x.hcl in a new directory and loads it. The
+// diagnostics come back formatted, one per line, with paths relative to
+// the directory.
+func loadSource(t testing.TB, src string, env map[string]string) ([]*Connector, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x.hcl"), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cs, diags := LoadConnectors(dir, mapEnv(env))
+	checkDiagnostics(t, cs, diags)
+	if len(diags) == 0 {
+		return cs, nil
+	}
+	out := strings.ReplaceAll(FormatDiagnostics(diags), dir+string(filepath.Separator), "")
+	return cs, diagLines(out)
+}
+
+// checkDiagnostics pins LoadConnectors' contract on diagnostics: each has
+// a Severity and a Subject, and errors mean no connectors.
+func checkDiagnostics(t testing.TB, cs []*Connector, diags hcl.Diagnostics) {
+	t.Helper()
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError && d.Severity != hcl.DiagWarning || d.Subject == nil {
+			t.Errorf("diagnostic without Severity or Subject: %#v", d)
+		}
+	}
+	if diags.HasErrors() && cs != nil {
+		t.Errorf("LoadConnectors returned %d connectors with errors", len(cs))
+	}
+}
+
+// mustURL parses s or fails the test.
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// urlComparer compares URLs by their string form.
+var urlComparer = cmp.Comparer(func(a, b *url.URL) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.String() == b.String()
+})
+
+// The good fixtures decode to exactly these connectors, sorted by name:
+// every attribute set in one file, defaults wherever one is omitted.
+func TestLoadConnectorsGoodDir(t *testing.T) {
+	dir := filepath.Join("testdata", "connectors", "good")
+	got, diags := LoadConnectors(dir, mapEnv(fixtureEnv))
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics:\n%s", FormatDiagnostics(diags))
+	}
+	local := filepath.Join(dir, "local.hcl")
+	want := []*Connector{{
+		Name:            "cold-chain",
+		URL:             mustURL(t, "https://example.com/hooks/dt?tenant=7"),
+		Events:          []string{"temperature", "humidity"},
+		Labels:          []string{"name", "room"},
+		SignatureSecret: "s3cret",
+		Headers:         map[string]string{"X-Api-Key": "k3y", "Accept": "application/json"},
+		Timeout:         30 * time.Second,
+		MaxInFlight:     50,
+		Disabled:        true,
+		Retry:           RetryPolicy{Backoff: []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute}, MaxAge: 6 * time.Hour},
+		File:            filepath.Join(dir, "cold-chain.hcl"),
+	}, {
+		Name: "local-dev", URL: mustURL(t, "http://localhost:8080/hook"), File: local,
+		Timeout: 10 * time.Second, MaxInFlight: 1000,
+		Retry: RetryPolicy{Backoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, time.Hour}, MaxAge: 12 * time.Hour},
+	}, {
+		Name: "loopback-1", URL: mustURL(t, "http://127.0.0.1:9000/"), File: local,
+		Timeout: DefaultTimeout, MaxInFlight: DefaultMaxInFlight,
+		Retry: RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge},
+	}}
+	if diff := cmp.Diff(want, got, urlComparer); diff != "" {
+		t.Errorf("LoadConnectors(%s) mismatch (-want +got):\n%s", dir, diff)
+	}
+}
+
+// An omitted or null attribute takes its documented default, and a retry
+// block keeps the default for whichever attribute it omits.
+func TestLoadConnectorsDefaults(t *testing.T) {
+	defaults := RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge}
+	tests := []struct {
+		name, body string
+		want       RetryPolicy
+	}{
+		{"omitted", ``, defaults},
+		{"null", `events = null
+  labels = null
+  headers = null
+  signature_secret = null
+  timeout = null
+  max_in_flight = null
+  disabled = null`, defaults},
+		{"empty retry", `retry {}`, defaults},
+		{"null retry attributes", `retry {
+    backoff = null
+    max_age = null
+  }`, defaults},
+		{"only max_age", `retry { max_age = "30s" }`, RetryPolicy{Backoff: DefaultBackoff(), MaxAge: 30 * time.Second}},
+		{"only backoff", `retry { backoff = ["1s"] }`, RetryPolicy{Backoff: []time.Duration{time.Second}, MaxAge: DefaultMaxAge}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "connector \"c\" {\n  url = \"https://example.com\"\n  " + tt.body + "\n}\n"
+			cs, diags := loadSource(t, src, nil)
+			if len(diags) > 0 || len(cs) != 1 {
+				t.Fatalf("got %d connectors, diagnostics %q", len(cs), diags)
+			}
+			c := cs[0]
+			want := Connector{Name: "c", URL: c.URL, File: c.File, Timeout: DefaultTimeout, MaxInFlight: DefaultMaxInFlight, Retry: tt.want}
+			if diff := cmp.Diff(&want, c); diff != "" {
+				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// diagnosticCase is one bad source and the diagnostics it must produce,
+// in order: each line must start with its want entry, which is the exact
+// position and the start of the message.
+type diagnosticCase struct {
+	name, src string
+	want      []string
+}
+
+// connectorSrc wraps body in a connector block named "c" with a valid url, so the
+// body's first line is line 3 of the file.
+func connectorSrc(body string) string {
+	return "connector \"c\" {\n  url = \"https://example.com\"\n" + body + "\n}\n"
+}
+
+// diagnosticCases lists one or more cases per rule; FuzzLoadConnectors
+// seeds from them too.
+func diagnosticCases() []diagnosticCase {
+	long := strings.Repeat("a", 64)
+	return []diagnosticCase{
+		{"parse error", "connector \"c\" {\n  url = \n}\n", []string{`x.hcl:2:9: Invalid expression: Expected the start of an expression`}},
+		{"unclosed block", "connector \"c\" {\n", []string{`x.hcl:1:15: Unclosed configuration block`}},
+		{"unknown attribute", connectorSrc(`  colour = "red"`), []string{`x.hcl:3:3: Unsupported argument: An argument named "colour"`}},
+		{"unknown block", connectorSrc(`  tls {}`), []string{`x.hcl:3:3: Unsupported block type: Blocks of type "tls"`}},
+		{"top-level attribute", "prefix = \"x\"\n", []string{`x.hcl:1:1: Unsupported argument: An argument named "prefix"`}},
+		{"top-level block", "source \"s\" {}\n", []string{`x.hcl:1:1: Unsupported block type: Blocks of type "source"`}},
+		{"missing label", "connector {\n}\n", []string{`x.hcl:1:11: Missing name for connector`}},
+		{"extra label", "connector \"a\" \"b\" {\n}\n", []string{`x.hcl:1:15: Extraneous label for connector`}},
+		{"upper-case name", `connector "Cold" { url = "https://e.com" }`, []string{`x.hcl:1:11: Invalid connector name: "Cold" does not match ^[a-z0-9][a-z0-9-]{0,62}$`}},
+		{"leading dash", `connector "-a" { url = "https://e.com" }`, []string{`x.hcl:1:11: Invalid connector name: "-a"`}},
+		{"empty name", `connector "" { url = "https://e.com" }`, []string{`x.hcl:1:11: Invalid connector name: ""`}},
+		{"name too long", `connector "` + long + `" { url = "https://e.com" }`, []string{`x.hcl:1:11: Invalid connector name`}},
+		{"duplicate name", "connector \"a\" { url = \"https://e.com\" }\n\nconnector \"a\" { url = \"https://f.com\" }\n",
+			[]string{`x.hcl:3:11: Duplicate connector name: A connector named "a" is already declared at x.hcl:1.`}},
+		{"missing url", "connector \"c\" {\n  timeout = \"1s\"\n}\n", []string{`x.hcl:1:1: Missing url: A connector needs a url`}},
+		{"null url", "connector \"c\" {\n  url = null\n}\n", []string{`x.hcl:1:1: Missing url`}},
+		{"url not a string", "connector \"c\" {\n  url = [\"https://e.com\"]\n}\n", []string{`x.hcl:2:9: Invalid url: Unsuitable value: string required`}},
+		{"url does not parse", "connector \"c\" {\n  url = \"https://e x.com/\"\n}\n", []string{`x.hcl:2:9: Invalid url: The url does not parse: invalid character " " in host name.`}},
+		{"url without scheme", "connector \"c\" {\n  url = \"e.com/hook\"\n}\n", []string{`x.hcl:2:9: Invalid url: The url must start with https://`}},
+		{"url scheme ftp", "connector \"c\" {\n  url = \"ftp://e.com/\"\n}\n", []string{`x.hcl:2:9: Invalid url: The scheme must be https (or http to a loopback host), not "ftp".`}},
+		{"url without host", "connector \"c\" {\n  url = \"https:///hook\"\n}\n", []string{`x.hcl:2:9: Invalid url: The url has no host.`}},
+		{"http to remote host", "connector \"c\" {\n  url = \"http://e.com/hook\"\n}\n", []string{`x.hcl:2:9: Invalid url: http is allowed only to a loopback host`}},
+		{"unknown event, close", connectorSrc(`  events = ["touch", "temprature"]`), []string{`x.hcl:3:22: Invalid event type: "temprature" is not an event type; did you mean "temperature"?`}},
+		{"unknown event, case", connectorSrc(`  events = ["CO2"]`), []string{`x.hcl:3:13: Invalid event type: "CO2" is not an event type; did you mean "co2"?`}},
+		{"unknown event, far", connectorSrc(`  events = ["rain"]`), []string{`x.hcl:3:13: Invalid event type: "rain" is not an event type; the types are touch, temperature,`}},
+		{"duplicate event", connectorSrc(`  events = ["touch", "motion", "touch"]`), []string{`x.hcl:3:32: Duplicate event type: "touch" is listed more than once.`}},
+		{"events not a list", connectorSrc(`  events = "touch"`), []string{`x.hcl:3:12: Invalid events: Unsuitable value: list of string required`}},
+		{"events from a for expression", connectorSrc(`  events = [for e in ["touch", "nope"] : e]`), []string{`x.hcl:3:12: Invalid event type: "nope"`}},
+		{"headers from a for expression", connectorSrc(`  headers = { for k in ["A"] : k => "x\n" }`), []string{`x.hcl:3:13: Invalid header value: The value of "A"`}},
+		{"null event", connectorSrc(`  events = ["touch", null]`), []string{`x.hcl:3:22: Invalid events: The value must not be null.`}},
+		{"empty label", connectorSrc(`  labels = ["name", ""]`), []string{`x.hcl:3:21: Invalid label: A label key must not be empty.`}},
+		{"duplicate label", connectorSrc(`  labels = ["room", "room"]`), []string{`x.hcl:3:21: Duplicate label: "room" is listed more than once.`}},
+		{"header name", connectorSrc(`  headers = { "X Key" = "v" }`), []string{`x.hcl:3:15: Invalid header name: "X Key" is not an HTTP header name`}},
+		{"empty header name", connectorSrc(`  headers = { "" = "v" }`), []string{`x.hcl:3:15: Invalid header name: A header name must not be empty.`}},
+		{"reserved headers", connectorSrc(`  headers = {
+    content-type     = "text/plain"
+    "Content-Length" = "1"
+    HOST             = "h"
+    "X-DT-Signature" = "s"
+  }`), []string{
+			`x.hcl:4:5: Invalid header name: hookpipe sets Content-Type itself`,
+			`x.hcl:5:5: Invalid header name: hookpipe sets Content-Length itself`,
+			`x.hcl:6:5: Invalid header name: hookpipe sets Host itself`,
+			`x.hcl:7:5: Invalid header name: hookpipe sets X-Dt-Signature itself`,
+		}},
+		{"duplicate header", connectorSrc(`  headers = { "X-Key" = "a", "x-key" = "b" }`), []string{`x.hcl:3:30: Duplicate header: "x-key" is set more than once`}},
+		{"header value CR LF", connectorSrc(`  headers = { "X-Key" = "a\r\nX-Evil: 1" }`), []string{`x.hcl:3:25: Invalid header value: The value of "X-Key" contains a control character`}},
+		{"headers not a map", connectorSrc(`  headers = ["a"]`), []string{`x.hcl:3:13: Invalid headers: Unsuitable value: map of string required`}},
+		{"timeout syntax", connectorSrc(`  timeout = "10"`), []string{`x.hcl:3:13: Invalid timeout: "10" is not a duration`}},
+		{"timeout zero", connectorSrc(`  timeout = "0s"`), []string{`x.hcl:3:13: Invalid timeout: The duration must be greater than zero, not "0s".`}},
+		{"timeout negative", connectorSrc(`  timeout = "-1s"`), []string{`x.hcl:3:13: Invalid timeout: The duration must be greater than zero`}},
+		{"timeout too long", connectorSrc(`  timeout = "6m"`), []string{`x.hcl:3:13: Invalid timeout: "6m" is longer than the maximum, 5m.`}},
+		{"max_in_flight zero", connectorSrc(`  max_in_flight = 0`), []string{`x.hcl:3:19: Invalid max_in_flight: max_in_flight must be a whole number from 1 to 100000, not 0.`}},
+		{"max_in_flight too big", connectorSrc(`  max_in_flight = 100001`), []string{`x.hcl:3:19: Invalid max_in_flight: max_in_flight must be a whole number from 1 to 100000, not 100001.`}},
+		{"max_in_flight fraction", connectorSrc(`  max_in_flight = 1.5`), []string{`x.hcl:3:19: Invalid max_in_flight: max_in_flight must be a whole number from 1 to 100000, not 1.5.`}},
+		{"max_in_flight string", connectorSrc(`  max_in_flight = "many"`), []string{`x.hcl:3:19: Invalid max_in_flight: Unsuitable value: a number is required.`}},
+		{"disabled string", connectorSrc(`  disabled = "maybe"`), []string{`x.hcl:3:14: Invalid disabled: Unsuitable value: a bool is required.`}},
+		{"two retry blocks", connectorSrc("  retry {}\n  retry {}"), []string{`x.hcl:4:3: Duplicate retry block`}},
+		{"retry unknown attribute", connectorSrc(`  retry { attempts = 3 }`), []string{`x.hcl:3:11: Unsupported argument: An argument named "attempts"`}},
+		{"backoff empty", connectorSrc(`  retry { backoff = [] }`), []string{`x.hcl:3:21: Invalid retry backoff: The list needs at least one delay`}},
+		{"backoff elements", connectorSrc(`  retry { backoff = ["1s", "0s", "soon", "13h"] }`), []string{
+			`x.hcl:3:28: Invalid retry backoff: The duration must be greater than zero, not "0s".`,
+			`x.hcl:3:34: Invalid retry backoff: "soon" is not a duration`,
+			`x.hcl:3:42: Invalid retry backoff: "13h" is longer than the maximum, 12h. The connector and retry topics keep events for 12h`,
+		}},
+		{"backoff too many tiers", connectorSrc(`  retry { backoff = [` + strings.Repeat(`"1s", `, 21) + `] }`), []string{`x.hcl:3:21: Invalid retry backoff: The list has 21 delays; at most 20`}},
+		{"max_age zero", connectorSrc(`  retry { max_age = "0s" }`), []string{`x.hcl:3:21: Invalid retry max_age: The duration must be greater than zero`}},
+		{"max_age over retention", connectorSrc(`  retry { max_age = "13h" }`), []string{`x.hcl:3:21: Invalid retry max_age: "13h" is longer than the maximum, 12h. The connector and retry topics keep events for 12h, so Kafka would delete them before then.`}},
+		{"env unset", connectorSrc(`  signature_secret = env("NOPE")`), []string{`x.hcl:3:22: Environment variable not set: env("NOPE") reads NOPE, which is not set.`}},
+		{"env empty name", connectorSrc(`  signature_secret = env("")`), []string{`x.hcl:3:22: Error in function call: Call to function "env" failed: the variable name must not be empty.`}},
+		{"env no argument", connectorSrc(`  signature_secret = env()`), []string{`x.hcl:3:26: Not enough function arguments: Function "env" expects 1 argument(s).`}},
+		{"unknown function", connectorSrc(`  signature_secret = file("s")`), []string{`x.hcl:3:22: Call to unknown function`}},
+		{"variable", connectorSrc(`  signature_secret = var.secret`), []string{`x.hcl:3:22: Variables not allowed`}},
+		{"every error in a connector", `connector "c" {
+  url           = "http://e.com"
+  events        = ["nope"]
+  timeout       = "forever"
+  max_in_flight = -1
+  retry { max_age = "1w" }
+}
+connector "d" {
+  url = "https://e.com"
+  headers = { Host = env("NOPE") }
+}`, []string{
+			`x.hcl:2:19: Invalid url`,
+			`x.hcl:3:20: Invalid event type: "nope"`,
+			`x.hcl:4:19: Invalid timeout`,
+			`x.hcl:5:19: Invalid max_in_flight`,
+			`x.hcl:6:21: Invalid retry max_age`,
+			`x.hcl:10:22: Environment variable not set`,
+		}},
+	}
+}
+
+// Each rule's violation is reported at the offending attribute, element
+// or label, as "file:line:col: message", and nothing else is reported.
+func TestLoadConnectorsDiagnostics(t *testing.T) {
+	for _, tt := range diagnosticCases() {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := loadSource(t, tt.src, nil)
+			checkLines(t, got, tt.want)
+		})
+	}
+}
+
+// diagLines splits s, a FormatDiagnostics result, into its lines.
+func diagLines(s string) []string {
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// checkLines fails unless got has one line per want, each starting with it.
+func checkLines(t *testing.T, got, want []string) {
+	t.Helper()
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = strings.HasPrefix(got[i], want[i])
+	}
+	if !ok {
+		t.Errorf("diagnostics:\n%s\nwant lines starting with:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Problems in several connectors and several files are all reported in
+// one pass, in file and source order, and a name repeated across files is
+// reported at the second declaration, naming the first.
+func TestLoadConnectorsAcrossFiles(t *testing.T) {
+	dir := filepath.Join("testdata", "connectors", "bad")
+	cs, diags := LoadConnectors(dir, mapEnv(nil))
+	checkDiagnostics(t, cs, diags)
+	a, b := filepath.Join(dir, "a.hcl"), filepath.Join(dir, "b.hcl")
+	checkLines(t, diagLines(FormatDiagnostics(diags)), []string{
+		a + `:4:13: Invalid timeout: "forever" is not a duration`,
+		a + `:7:11: Invalid connector name: "Shipping"`,
+		b + `:1:11: Duplicate connector name: A connector named "billing" is already declared at ` + a + `:2.`,
+		b + `:2:12: Invalid url: http is allowed only to a loopback host`,
+		b + `:3:13: Invalid event type: "temprature" is not an event type; did you mean "temperature"?`,
+		b + `:9:15: Invalid retry max_age: "24h" is longer than the maximum, 12h.`,
+	})
+}
+
+// env() returns a set variable's value, even an empty one, and reports an
+// unset variable at the call, naming it.
+func TestLoadConnectorsEnv(t *testing.T) {
+	src := connectorSrc(`  signature_secret = env("SECRET")
+  headers = { "X-Key" = env("KEY") }`)
+	tests := []struct {
+		name       string
+		env        map[string]string
+		wantSecret string
+		want       []string
+	}{
+		{"set", map[string]string{"SECRET": "s", "KEY": "k"}, "s", nil},
+		{"empty", map[string]string{"SECRET": "", "KEY": ""}, "", nil},
+		{"one unset", map[string]string{"SECRET": "s"}, "", []string{
+			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY, which is not set.`,
+		}},
+		{"both unset", nil, "", []string{
+			`x.hcl:3:22: Environment variable not set: env("SECRET") reads SECRET`,
+			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, got := loadSource(t, src, tt.env)
+			checkLines(t, got, tt.want)
+			if tt.want != nil {
+				return
+			}
+			if len(cs) != 1 || cs[0].SignatureSecret != tt.wantSecret || cs[0].Headers["X-Key"] != tt.env["KEY"] {
+				t.Errorf("got %+v, want secret %q and X-Key %q", cs, tt.wantSecret, tt.env["KEY"])
+			}
+		})
+	}
+}
+
+// A url is https, or http only to a loopback host (localhost, 127/8, ::1).
+func TestLoadConnectorsURL(t *testing.T) {
+	tests := []struct {
+		url  string
+		want string // start of the message after "Invalid url: "; "" = accepted
+	}{
+		{"https://example.com/hook", ""},
+		{"HTTPS://Example.COM:8443/a?b=c", ""},
+		{"https://user:pass@example.com/", ""},
+		{"http://localhost:8080/hook", ""},
+		{"http://LOCALHOST/", ""},
+		{"http://127.0.0.1/", ""},
+		{"http://127.255.0.9:9000/x", ""},
+		{"http://[::1]:8080/", ""},
+		{"http://example.com/", "http is allowed only to a loopback host"},
+		{"http://10.0.0.1/", "http is allowed only to a loopback host"},
+		{"http://localhost.example.com/", "http is allowed only to a loopback host"},
+		{"http://127.0.0.1.nip.io/", "http is allowed only to a loopback host"},
+		{"http://[::2]/", "http is allowed only to a loopback host"},
+		{"ws://localhost/", `The scheme must be https (or http to a loopback host), not "ws".`},
+		{"https:example.com", "The url has no host."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			cs, got := loadSource(t, "connector \"c\" {\n  url = \""+tt.url+"\"\n}\n", nil)
+			if tt.want == "" {
+				checkLines(t, got, nil)
+				if len(cs) == 1 && cs[0].URL.String() != mustURL(t, tt.url).String() {
+					t.Errorf("URL = %s, want %s", cs[0].URL, tt.url)
+				}
+				return
+			}
+			checkLines(t, got, []string{"x.hcl:2:9: Invalid url: " + tt.want})
+		})
+	}
+}
+
+// Only the directory's own visible *.hcl files are read, in name order; no
+// files is no connectors and no error; a missing directory is an error
+// without a source range, printed after the directory's path.
+func TestLoadConnectorsDirectory(t *testing.T) {
+	write := func(t *testing.T, dir, name, src string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("empty", func(t *testing.T) {
+		cs, diags := LoadConnectors(t.TempDir(), mapEnv(nil))
+		if len(cs) != 0 || len(diags) != 0 {
+			t.Errorf("got %v, %v; want nothing", cs, diags)
+		}
+	})
+	t.Run("skips", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "b.hcl", `connector "b" { url = "https://b.example" }`)
+		write(t, dir, "a.hcl", `connector "a" { url = "https://a.example" }`)
+		for _, name := range []string{"c.hcl.bak", "README.md", ".#d.hcl", "sub/e.hcl", "f.hcl/g.hcl"} {
+			write(t, dir, name, "not HCL {")
+		}
+		cs, diags := LoadConnectors(dir, mapEnv(nil))
+		var got []string
+		for _, c := range cs {
+			got = append(got, c.Name+" "+c.File)
+		}
+		want := []string{"a " + filepath.Join(dir, "a.hcl"), "b " + filepath.Join(dir, "b.hcl")}
+		if diff := cmp.Diff(want, got); diff != "" || len(diags) > 0 {
+			t.Errorf("connectors (-want +got):\n%s\ndiagnostics: %s", diff, FormatDiagnostics(diags))
+		}
+	})
+	t.Run("unreadable file", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, dir, "a.hcl", `connector "a" { url = "https://a.example" }`)
+		if err := os.Symlink(filepath.Join(dir, "gone"), filepath.Join(dir, "b.hcl")); err != nil {
+			t.Skip(err)
+		}
+		cs, diags := LoadConnectors(dir, mapEnv(nil))
+		want := filepath.Join(dir, "b.hcl") + ": Cannot read connector file: no such file or directory.\n"
+		if got := FormatDiagnostics(diags); cs != nil || got != want {
+			t.Errorf("got %v, %q; want nil, %q", cs, got, want)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "connectors.d")
+		cs, diags := LoadConnectors(dir, mapEnv(nil))
+		want := dir + ": Cannot read connector directory: no such file or directory.\n"
+		if got := FormatDiagnostics(diags); cs != nil || got != want || diags[0].Subject != nil {
+			t.Errorf("got %v, %q; want nil, %q", cs, got, want)
+		}
+	})
+}
+
+// FormatDiagnostics writes one line per diagnostic, each ending in a
+// newline: position, then the Summary, then the Detail only when it adds
+// something.
+func TestConfigFormatDiagnostics(t *testing.T) {
+	rng := &hcl.Range{Filename: "d/x.hcl", Start: hcl.Pos{Line: 3, Column: 7, Byte: 30}}
+	tests := []struct {
+		name string
+		diag *hcl.Diagnostic
+		want string
+	}{
+		{"summary and detail", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad", Detail: "Why.", Subject: rng}, "d/x.hcl:3:7: Bad: Why."},
+		{"no detail", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad", Subject: rng}, "d/x.hcl:3:7: Bad"},
+		{"detail repeats summary", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad", Detail: "Bad.", Subject: rng}, "d/x.hcl:3:7: Bad"},
+		{"multi-line detail", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad", Detail: "One.\nTwo.\n", Subject: rng}, "d/x.hcl:3:7: Bad: One. Two."},
+		{"warning", &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Odd", Subject: rng}, "d/x.hcl:3:7: warning: Odd"},
+		{"no subject", &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Bad"}, "Bad"},
+		{"path", pathError("d", "Cannot read", os.ErrNotExist), "d: Cannot read: file does not exist."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FormatDiagnostics(hcl.Diagnostics{tt.diag}); got != tt.want+"\n" {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := FormatDiagnostics(hcl.Diagnostics{tests[0].diag, tests[1].diag}); got != tests[0].want+"\n"+tests[1].want+"\n" {
+		t.Errorf("two diagnostics: got %q", got)
+	}
+	if got := FormatDiagnostics(nil); got != "" {
+		t.Errorf("no diagnostics: got %q, want \"\"", got)
+	}
+}
+
+// LoadConnectors never panics, and when it reports no error every
+// connector it returns is usable: a valid name, a URL, a positive
+// in-flight limit and timeout, and a non-empty ladder of positive delays.
+func FuzzLoadConnectors(f *testing.F) {
+	for _, dir := range []string{"good", "bad"} {
+		paths, _ := filepath.Glob(filepath.Join("testdata", "connectors", dir, "*.hcl"))
+		for _, p := range paths {
+			src, err := os.ReadFile(p)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(string(src))
+		}
+	}
+	for _, tt := range diagnosticCases() {
+		f.Add(tt.src)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		cs, _ := loadSource(t, src, fixtureEnv)
+		for _, c := range cs {
+			checkConnector(t, c)
+		}
+	})
+}
+
+// checkConnector fails t unless c satisfies the invariants of Connector.
+func checkConnector(t *testing.T, c *Connector) {
+	t.Helper()
+	ok := namePattern.MatchString(c.Name) && c.URL != nil && c.URL.Host != "" &&
+		c.MaxInFlight >= 1 && c.Timeout > 0 && len(c.Retry.Backoff) > 0 && c.Retry.MaxAge > 0
+	for _, b := range c.Retry.Backoff {
+		ok = ok && b > 0
+	}
+	if !ok {
+		t.Errorf("connector breaks an invariant: %+v", c)
+	}
+}
