@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ type rawConnector struct {
 	MaxInFlight     *hcl.Attribute `hcl:"max_in_flight,optional"`
 	Disabled        *hcl.Attribute `hcl:"disabled,optional"`
 	Retry           *rawRetry      `hcl:"retry,block"`
+	TLS             *rawTLS        `hcl:"tls,block"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -92,6 +94,7 @@ func (d *configDecoder) connector(b *hcl.Block) *Connector {
 	if raw.Retry != nil {
 		c.Retry = d.retry(raw.Retry)
 	}
+	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File))
 	if d.diags[before:].HasErrors() {
 		return nil
 	}

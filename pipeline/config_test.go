@@ -167,7 +167,7 @@ func diagnosticCases() []diagnosticCase {
 		{"parse error", "connector \"c\" {\n  url = \n}\n", []string{`x.hcl:2:9: Invalid expression: Expected the start of an expression`}},
 		{"unclosed block", "connector \"c\" {\n", []string{`x.hcl:1:15: Unclosed configuration block`}},
 		{"unknown attribute", connectorSrc(`  colour = "red"`), []string{`x.hcl:3:3: Unsupported argument: An argument named "colour"`}},
-		{"unknown block", connectorSrc(`  tls {}`), []string{`x.hcl:3:3: Unsupported block type: Blocks of type "tls"`}},
+		{"unknown block", connectorSrc(`  auth {}`), []string{`x.hcl:3:3: Unsupported block type: Blocks of type "auth"`}},
 		{"top-level attribute", "prefix = \"x\"\n", []string{`x.hcl:1:1: Unsupported argument: An argument named "prefix"`}},
 		{"top-level block", "source \"s\" {}\n", []string{`x.hcl:1:1: Unsupported block type: Blocks of type "source"`}},
 		{"missing label", "connector {\n}\n", []string{`x.hcl:1:11: Missing name for connector`}},

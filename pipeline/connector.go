@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"crypto/tls"
 	"net/url"
 	"time"
 )
@@ -33,6 +34,10 @@ type Connector struct {
 	Disabled bool
 	// Retry holds the retry ladder.
 	Retry RetryPolicy
+	// TLS, from the tls block, adds CA roots and a client certificate for
+	// https endpoints; nil uses the system roots. Verification is always
+	// on: there is no way to turn it off.
+	TLS *tls.Config
 	// File is the file the connector was declared in, for messages.
 	File string
 }

@@ -3,6 +3,7 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -58,15 +59,20 @@ func NewSender(c *pipeline.Connector, version string, client *http.Client) *Send
 		s.signer = signature.NewSigner([]byte(c.SignatureSecret))
 	}
 	if s.client == nil {
-		s.client = NewHTTPClient(c.MaxInFlight)
+		s.client = NewHTTPClient(c.MaxInFlight, c.TLS)
 	}
 	return s
 }
 
 // NewHTTPClient returns a client that keeps up to maxConns idle connections
-// to the endpoint and never follows redirects (a 3xx is a failure).
-func NewHTTPClient(maxConns int) *http.Client {
+// to the endpoint and never follows redirects (a 3xx is a failure). tlsCfg,
+// when not nil, sets roots and a client certificate; certificates are
+// always verified.
+func NewHTTPClient(maxConns int, tlsCfg *tls.Config) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsCfg != nil {
+		t.TLSClientConfig = tlsCfg.Clone()
+	}
 	t.MaxIdleConns = maxConns
 	t.MaxIdleConnsPerHost = maxConns
 	return &http.Client{

@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// rawTLS is a connector's tls block as gohcl decodes it.
+type rawTLS struct {
+	CAFile   *hcl.Attribute `hcl:"ca_file,optional"`
+	CertFile *hcl.Attribute `hcl:"cert_file,optional"`
+	KeyFile  *hcl.Attribute `hcl:"key_file,optional"`
+}
+
+// tlsConfig converts a tls block: ca_file adds PEM roots to the system's
+// (verification is always on), cert_file and key_file, together, give a
+// client certificate for mTLS. Relative paths are relative to the
+// connector file's directory. It returns nil when the block is absent.
+func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, dir string) *tls.Config {
+	if raw == nil {
+		return nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if it, ok := d.str(raw.CAFile); ok {
+		cfg.RootCAs = d.caPool(it, dir)
+	}
+	cert, certOK := d.str(raw.CertFile)
+	key, keyOK := d.str(raw.KeyFile)
+	switch {
+	case certOK && keyOK:
+		pair, err := tls.LoadX509KeyPair(resolve(dir, cert.val), resolve(dir, key.val))
+		if err != nil {
+			d.errorAt(cert.rng, "Invalid client certificate", fmt.Sprintf(
+				"cert_file and key_file do not load as a key pair: %s.", pathless(err)))
+			return cfg
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	case certOK != keyOK:
+		d.errorAt(def, "Incomplete client certificate", "Set both cert_file and key_file, or neither.")
+	}
+	return cfg
+}
+
+// caPool returns the system roots plus the PEM certificates of it.
+func (d *configDecoder) caPool(it configValue, dir string) *x509.CertPool {
+	pem, err := os.ReadFile(resolve(dir, it.val))
+	if err != nil {
+		d.errorAt(it.rng, "Invalid ca_file", fmt.Sprintf("Cannot read %q: %s.", it.val, pathless(err)))
+		return nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		d.errorAt(it.rng, "Invalid ca_file", fmt.Sprintf("%q holds no PEM certificate.", it.val))
+	}
+	return pool
+}
+
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+// pathless drops the path a *fs.PathError repeats.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,309 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// DefaultProduceTimeout is how long a request waits for Kafka by default.
+const DefaultProduceTimeout = 10 * time.Second
+
+// Config configures the handler that NewHandler returns.
+type Config struct {
+	// Client produces the events. Required. Build it with kgo's defaults
+	// for acknowledgements: RequiredAcks(AllISRAcks) with idempotence, so
+	// that an acknowledged event is on every in-sync replica.
+	Client *kgo.Client
+	// Topic is the events topic. Default pipeline.Topics{Prefix:
+	// "hookpipe"}.Events(), that is "hookpipe.events".
+	Topic string
+	// Limits bound what one request may carry. Zero fields take the
+	// defaults of Limits.
+	Limits Limits
+	// Token, when not empty, is required in every request as
+	// "Authorization: Bearer <token>". Default "" (no authentication).
+	Token string
+	// Metrics counts requests by status and accepted events. Default nil
+	// (no metrics).
+	Metrics *pipeline.Metrics
+	// ProduceTimeout is how long a request waits for Kafka to acknowledge
+	// its events before the answer is 503. Default DefaultProduceTimeout.
+	ProduceTimeout time.Duration
+	// Logger logs produce failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// handler is the http.Handler of NewHandler.
+type handler struct {
+	client  *kgo.Client
+	topic   string
+	lim     Limits
+	auth    bool
+	token   [sha256.Size]byte // SHA-256 of Config.Token, so that comparing leaks no length
+	metrics *pipeline.Metrics
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// NewHandler returns the handler of POST /v1/events; the caller mounts it
+// at that path. Other methods get 405 with "Allow: POST".
+//
+// A request is all or nothing. Its body is decoded and validated by
+// Decode; any error answers 400 (413 over the size or count limits) with
+// {"error":"..."} and nothing is written to Kafka. A valid request produces
+// one record per event to the events topic (key: deviceId; value: the
+// envelope as stored, with its assigned eventId and timestamp and derived
+// metadata; headers: ingest time, eventId, eventType; timestamp: the
+// ingest time) and answers 202 {"accepted":N,"eventIds":[...]} only after
+// Kafka acknowledged every one of them.
+//
+// When Kafka fails any record or does not acknowledge all of them within
+// Config.ProduceTimeout, the answer is 503 {"error":"kafka unavailable,
+// retry later"} with "Retry-After: 1". Some events of that request may be
+// stored nonetheless, and may still be written after the answer: a client
+// that retries the same request with the same eventIds lets receivers
+// deduplicate, while events whose ids the server assigned get new ids on
+// the retry. A client that disconnects does not cancel its produce.
+//
+// Every answer is JSON. The handler is safe for concurrent use; requests
+// share only the Kafka client.
+func NewHandler(cfg Config) http.Handler {
+	h := &handler{
+		client:  cfg.Client,
+		topic:   cfg.Topic,
+		lim:     cfg.Limits.withDefaults(),
+		auth:    cfg.Token != "",
+		token:   sha256.Sum256([]byte(cfg.Token)),
+		metrics: cfg.Metrics,
+		timeout: cfg.ProduceTimeout,
+		log:     cfg.Logger,
+	}
+	if h.topic == "" {
+		h.topic = pipeline.Topics{Prefix: "hookpipe"}.Events()
+	}
+	if h.timeout <= 0 {
+		h.timeout = DefaultProduceTimeout
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	return h
+}
+
+// ServeHTTP serves one request and counts it by status.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.metrics.IngestRequest(h.serve(w, r))
+}
+
+// serve answers r and returns the status it answered with.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		return writeError(w, http.StatusUnauthorized, "unauthorized")
+	}
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return writeError(w, statusOf(err), err.Error())
+	}
+	now := time.Now()
+	envs, err := Decode(body, r.Header.Get("Content-Type"), h.lim, now)
+	if err != nil {
+		return writeError(w, statusOf(err), err.Error())
+	}
+	if err := h.produce(r.Context(), envs, now); err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "ingest: producing to kafka failed",
+			slog.String("topic", h.topic), slog.Int("events", len(envs)), slog.Any("error", err))
+		w.Header().Set("Retry-After", "1")
+		return writeError(w, http.StatusServiceUnavailable, "kafka unavailable, retry later")
+	}
+	h.metrics.IngestAccepted(len(envs))
+	ids := make([]string, len(envs))
+	for i, env := range envs {
+		ids[i] = env.Event.EventID
+	}
+	return writeJSON(w, http.StatusAccepted, accepted{Accepted: len(envs), EventIDs: ids})
+}
+
+// accepted is the body of a 202 answer.
+type accepted struct {
+	Accepted int      `json:"accepted"`
+	EventIDs []string `json:"eventIds"`
+}
+
+// authorized reports whether r carries the configured bearer token.
+func (h *handler) authorized(r *http.Request) bool {
+	if !h.auth {
+		return true
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
+}
+
+// errReadBody is answered when the body cannot be read (the client went
+// away or sent a broken chunked encoding).
+var errReadBody = errors.New("could not read the request body")
+
+// readBody reads the whole body, at most Limits.MaxBodyBytes of it.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	limit := h.lim.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, bodyTooLarge(limit)
+	}
+	size := int64(bytes.MinRead)
+	if r.ContentLength > 0 {
+		size += r.ContentLength
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, bodyTooLarge(limit)
+	case err != nil:
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
+		return nil, errReadBody
+	}
+	return buf.Bytes(), nil
+}
+
+// statusOf maps a Decode or readBody error to its HTTP status.
+func statusOf(err error) int {
+	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// produce writes one record per envelope and returns once Kafka has
+// acknowledged all of them, or failed one, or the produce timeout passed.
+// The timeout, not the request's cancellation, bounds the wait: a record's
+// context may fail the batch it heads, which holds other requests' records.
+func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now time.Time) error {
+	if h.client == nil {
+		return errors.New("ingest: no kafka client configured")
+	}
+	recs, err := h.records(envs, now)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
+	defer cancel()
+	acks := newAcks(len(recs))
+	for _, rec := range recs {
+		h.client.Produce(ctx, rec, acks.promise)
+	}
+	select {
+	case <-acks.done:
+		return acks.err()
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for %d acknowledgements of %d: %w", acks.pending.Load(), len(recs), ctx.Err())
+	}
+}
+
+// records encodes the envelopes as records of the events topic.
+func (h *handler) records(envs []*pipeline.Envelope, now time.Time) ([]*kgo.Record, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep data byte for byte: "<" stays "<"
+	recs := make([]kgo.Record, len(envs))
+	out := make([]*kgo.Record, len(envs))
+	for i, env := range envs {
+		buf.Reset()
+		if err := enc.Encode(env); err != nil {
+			return nil, fmt.Errorf("encoding envelope %d: %w", i, err)
+		}
+		meta := pipeline.Meta{IngestTime: now, EventID: env.Event.EventID, EventType: env.Event.EventType}
+		recs[i] = kgo.Record{
+			Topic:     h.topic,
+			Key:       []byte(env.Metadata.DeviceID),
+			Value:     bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))),
+			Headers:   meta.Headers(""),
+			Timestamp: now,
+		}
+		out[i] = &recs[i]
+	}
+	return out, nil
+}
+
+// acks counts the acknowledgements of one request's records. Its promise
+// runs on kgo's promise goroutine; done is closed after the last one.
+type acks struct {
+	pending atomic.Int64
+	done    chan struct{}
+	mu      sync.Mutex
+	first   error
+}
+
+func newAcks(n int) *acks {
+	a := &acks{done: make(chan struct{})}
+	a.pending.Store(int64(n))
+	return a
+}
+
+func (a *acks) promise(_ *kgo.Record, err error) {
+	if err != nil {
+		a.mu.Lock()
+		if a.first == nil {
+			a.first = err
+		}
+		a.mu.Unlock()
+	}
+	if a.pending.Add(-1) == 0 {
+		close(a.done)
+	}
+}
+
+// err returns the first produce error, if any.
+func (a *acks) err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.first
+}
+
+// writeError answers {"error":msg} with code and returns code.
+func writeError(w http.ResponseWriter, code int, msg string) int {
+	return writeJSON(w, code, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// writeJSON answers v as JSON with code and returns code.
+func writeJSON(w http.ResponseWriter, code int, v any) int {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // messages quote "<projectId>" as is
+	b := []byte(`{"error":"internal error"}`)
+	if err := enc.Encode(v); err == nil { // cannot fail for the answers above
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	} else {
+		code = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+	return code
+}
