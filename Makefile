@@ -10,7 +10,13 @@ BROKERS ?= 1
 RECEIVE_ADDR        ?= 127.0.0.1:9999
 export HOOKPIPE_DEV_SECRET ?= dev-secret
 
-.PHONY: all build run test vet fmt-check bench fuzz soak clean \
+# Fuzz targets: package:target. `make test` runs each briefly; `make fuzz`
+# runs each for FUZZTIME.
+FUZZ_TARGETS := ./stages/ingest:FuzzDecode ./pipeline:FuzzLoadConnectors ./pipeline/signature:FuzzVerify
+FUZZTIME     ?= 5m
+SHORT_FUZZTIME ?= 10s
+
+.PHONY: all build run test vet fmt-check bench fuzz fuzz-short soak clean \
         kafka-local-up kafka-local-down kafka-up kafka-down
 
 all: build
@@ -33,6 +39,21 @@ run: build
 # the embedded broker.
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SHORT_FUZZTIME)
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
+
+# soak: the fault tests at a larger size (>= 20k events, >= 5 kills).
+soak:
+	HOOKPIPE_SOAK=1 $(GO) test -count=1 -timeout 60m -v -run 'Fault|Crash|Rebalance|Outage|Stuck|Broker' ./integration
 
 vet:
 	$(GO) vet ./...

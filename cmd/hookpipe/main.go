@@ -7,6 +7,7 @@
 //	hookpipe run       [flags]   run the pipeline (all stages by default)
 //	hookpipe validate  [flags]   check connectors.d and print every error
 //	hookpipe receive   [flags]   a development webhook receiver
+//	hookpipe bench     [flags]   measure the pipeline on this machine
 //	hookpipe version
 package main
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "receive":
 		return cmdReceive(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hookpipe", version)
 		return nil
@@ -76,6 +79,7 @@ commands:
   run        run the pipeline: ingest API, fanout, deliver and retry stages
   validate   check the connector files and print every error
   receive    run a development webhook receiver that verifies signatures
+  bench      measure throughput, latency, isolation and backlog drain on this machine
   version    print the version
 
 Run 'hookpipe <command> -h' for a command's flags.

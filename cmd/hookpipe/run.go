@@ -19,9 +19,10 @@ import (
 type runFlags struct {
 	connectors, listen, brokers, embeddedListen, dataDir string
 	prefix, stageList, logLevel                          string
+	cpuProfile, memProfile                               string
 	partitions, replication                              int
 	maxBody                                              int64
-	maxEvents                                            int
+	maxEvents, maxEventBytes, maxDepth                   int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -37,6 +38,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for 'hookpipe bench')")
+	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 }
 
 func (f *runFlags) check() error {
@@ -49,11 +52,15 @@ func (f *runFlags) check() error {
 		return fmt.Errorf("--max-body-bytes %d: want at least 1024", f.maxBody)
 	case f.maxEvents < 1:
 		return fmt.Errorf("--max-events %d: want at least 1", f.maxEvents)
+	case f.maxEventBytes < 256:
+		return fmt.Errorf("--max-event-bytes %d: want at least 256", f.maxEventBytes)
+	case f.maxDepth < 4 || f.maxDepth > 1000:
+		return fmt.Errorf("--max-depth %d: want 4 to 1000", f.maxDepth)
 	}
 	return nil
 }
 
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	var f runFlags
 	fs := newFlagSet("run", stderr)
 	f.register(fs)
@@ -72,6 +79,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprint(stderr, pipeline.FormatDiagnostics(diags))
 		return errors.New("connector configuration has errors; nothing was started")
 	}
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopProfiles()) }()
 	brokers, stop, err := brokersFor(f, log)
 	if err != nil {
 		return err
@@ -96,7 +108,7 @@ func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *s
 		Stages:       splitList(f.stageList),
 		Listen:       f.listen,
 		IngestToken:  os.Getenv("HOOKPIPE_INGEST_TOKEN"),
-		IngestLimits: ingest.Limits{MaxBodyBytes: f.maxBody, MaxEvents: f.maxEvents},
+		IngestLimits: ingest.Limits{MaxBodyBytes: f.maxBody, MaxEvents: f.maxEvents, MaxEventBytes: f.maxEventBytes, MaxDepth: f.maxDepth},
 		Version:      version,
 		Logger:       log,
 	}
