@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,38 +29,47 @@ type ConsumerConfig struct {
 	Group string
 	// Topics are consumed by the group.
 	Topics []string
-	// MaxInFlight bounds the records read but not yet done, across all
-	// partitions. When it is reached, fetching pauses. Default 1000.
+	// MaxInFlight bounds the handlers running at once, across all
+	// partitions. Default 1000.
 	MaxInFlight int
+	// MaxQueued bounds the records of one partition read but not yet
+	// started (waiting for an in-flight slot or for DueAt). When it is
+	// reached the partition's fetching pauses, and resumes at half, so
+	// memory stays bounded however large the backlog is. Default
+	// min(MaxInFlight, 1000).
+	MaxQueued int
 	// DueAt, when set, returns when a record may be handled; records of a
-	// partition are handled in order of offset, so a partition waits for
+	// partition are started in order of offset, so a partition waits for
 	// its head. Nil means at once.
 	DueAt func(r *kgo.Record) time.Time
 	// Handle does the work.
 	Handle Handler
-	// Grace is how long in-flight work may go on after a revoke or
-	// shutdown before its context is cancelled. Default 15s.
+	// Grace is how long in-flight work may go on after shutdown begins
+	// before its context is cancelled. Default 15s.
 	Grace time.Duration
+	// RevokeGrace is the same for a rebalance, which keeps the whole
+	// group waiting: work still running then is abandoned, and the next
+	// owner does it again. Default 5s.
+	RevokeGrace time.Duration
 	// Logger logs rebalances and commit errors. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // Consumer runs a consumer group whose records are handled concurrently,
-// up to MaxInFlight at a time, and commits per partition only the
-// contiguous prefix of offsets whose work is done. On revoke, in-flight
-// work is given Grace to finish, then cancelled, and the done prefix is
-// committed before the partition is released.
+// up to MaxInFlight at a time over all partitions, each partition started
+// in offset order. It commits per partition only the contiguous prefix of
+// offsets whose work is done. On revoke, in-flight work is given RevokeGrace to
+// finish, then cancelled, and the done prefix is committed before the
+// partition is released. Partitions never share a lock on the hot path:
+// each has its own queue and tracker; the in-flight bound is a semaphore.
 type Consumer struct {
 	cfg ConsumerConfig
 	cl  *kgo.Client
 	log *slog.Logger
+	sem chan struct{} // one slot per running handler
 
 	mu    sync.Mutex // guards parts
 	parts map[topicPartition]*partition
-
-	pending  atomic.Int64 // records read and not yet done or dropped
-	paused   atomic.Bool
-	capacity chan struct{} // signalled when paused and pending fell low
 }
 
 type topicPartition struct {
@@ -78,24 +86,37 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = min(cfg.MaxInFlight, 1000)
+	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 15 * time.Second
+	}
+	if cfg.RevokeGrace <= 0 {
+		cfg.RevokeGrace = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	c := &Consumer{
-		cfg:      cfg,
-		log:      cfg.Logger.With("group", cfg.Group),
-		parts:    make(map[topicPartition]*partition),
-		capacity: make(chan struct{}, 1),
+		cfg:   cfg,
+		log:   cfg.Logger.With("group", cfg.Group),
+		sem:   make(chan struct{}, cfg.MaxInFlight),
+		parts: make(map[topicPartition]*partition),
 	}
 	cl, err := cfg.Kafka.NewClient(
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(8<<20),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(time.Second),
+		// A crashed member holds its partitions until its session
+		// expires, and a member that died while joining holds up the
+		// next rebalance for the rebalance timeout: 10s and 30s rather
+		// than Kafka's 45s and 60s. A revoke takes at most RevokeGrace.
+		kgo.SessionTimeout(10*time.Second),
+		kgo.RebalanceTimeout(max(30*time.Second, cfg.RevokeGrace+20*time.Second)),
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
@@ -114,24 +135,16 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.cl.Close()
 	go c.markLoop(ctx)
-	err := c.pollLoop(ctx)
-	c.release(c.takeAll(), true)
-	return err
+	c.pollLoop(ctx)
+	c.release(c.takeAll(), c.cfg.Grace, true)
+	return nil
 }
 
-func (c *Consumer) pollLoop(ctx context.Context) error {
-	limit := int64(c.cfg.MaxInFlight)
+func (c *Consumer) pollLoop(ctx context.Context) {
 	for ctx.Err() == nil {
-		free := limit - c.pending.Load()
-		if free <= 0 {
-			if !c.waitCapacity(ctx) {
-				return nil
-			}
-			continue
-		}
-		fs := c.cl.PollRecords(ctx, int(free))
+		fs := c.cl.PollRecords(ctx, 10000)
 		if fs.IsClientClosed() {
-			return nil
+			return
 		}
 		fs.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
@@ -140,26 +153,6 @@ func (c *Consumer) pollLoop(ctx context.Context) error {
 		})
 		fs.EachPartition(c.dispatch)
 	}
-	return nil
-}
-
-// waitCapacity pauses fetching until half of MaxInFlight is free again,
-// so that memory stays bounded however large the backlog is.
-func (c *Consumer) waitCapacity(ctx context.Context) bool {
-	c.paused.Store(true)
-	c.cl.PauseFetchTopics(c.cfg.Topics...)
-	defer func() {
-		c.paused.Store(false)
-		c.cl.ResumeFetchTopics(c.cfg.Topics...)
-	}()
-	for c.pending.Load() > int64(c.cfg.MaxInFlight/2) {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-c.capacity:
-		}
-	}
-	return true
 }
 
 // dispatch hands one fetched partition's records to its worker. Records of
@@ -172,19 +165,17 @@ func (c *Consumer) dispatch(ftp kgo.FetchTopicPartition) {
 	c.mu.Lock()
 	p := c.parts[topicPartition{ftp.Topic, ftp.Partition}]
 	if p != nil {
-		c.pending.Add(int64(len(ftp.Records)))
 		p.push(ftp.Records)
 	}
 	c.mu.Unlock()
 }
 
-// finished is called once for every pushed record, done or dropped.
-func (c *Consumer) finished(n int64) {
-	left := c.pending.Add(-n)
-	if c.paused.Load() && left <= int64(c.cfg.MaxInFlight/2) {
-		select {
-		case c.capacity <- struct{}{}:
-		default:
-		}
+// setPaused pauses or resumes fetching one partition.
+func (c *Consumer) setPaused(tp topicPartition, pause bool) {
+	m := map[string][]int32{tp.topic: {tp.partition}}
+	if pause {
+		c.cl.PauseFetchPartitions(m)
+	} else {
+		c.cl.ResumeFetchPartitions(m)
 	}
 }

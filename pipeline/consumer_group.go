@@ -27,14 +27,14 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 // revoked settles the revoked partitions' in-flight work and commits their
 // done prefix before the group may hand them to another member.
 func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
-	c.release(c.take(revoked), true)
+	c.release(c.take(revoked), c.cfg.RevokeGrace, true)
 	c.log.Debug("partitions revoked", "partitions", revoked)
 }
 
 // lost abandons the lost partitions' work at once; their offsets cannot be
 // committed any more, so the new owner reads them again.
 func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	c.release(c.take(lost), false)
+	c.release(c.take(lost), 0, false)
 	c.log.Warn("partitions lost", "partitions", lost)
 }
 
@@ -65,17 +65,14 @@ func (c *Consumer) takeAll() []*partition {
 	return out
 }
 
-// release stops the partitions' workers, waits up to Grace for in-flight
+// release stops the partitions' workers, waits up to grace for in-flight
 // work, cancels what is left, and, when commit is set, marks and commits
 // each partition's done prefix synchronously.
-func (c *Consumer) release(ps []*partition, commit bool) {
+func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 	if len(ps) == 0 {
 		return
 	}
-	deadline := time.Now().Add(c.cfg.Grace)
-	if !commit {
-		deadline = time.Now()
-	}
+	deadline := time.Now().Add(grace)
 	for _, p := range ps {
 		p.stop(deadline)
 	}

@@ -9,8 +9,9 @@ import (
 )
 
 // partition is one assigned partition: a worker goroutine takes its records
-// in offset order, waits until each is due, and starts a goroutine per
-// record to handle it. The tracker records which offsets are done.
+// in offset order, waits until each is due and for an in-flight slot, and
+// starts a goroutine per record to handle it. The tracker records which
+// offsets are done.
 type partition struct {
 	c       *Consumer
 	tp      topicPartition
@@ -19,10 +20,11 @@ type partition struct {
 	ctx    context.Context // handlers' context; cancelled on stop
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	queue   []*kgo.Record // pushed, not yet started
-	stopped bool
-	signal  chan struct{} // cap 1: queue grew or stop began
+	mu     sync.Mutex
+	queue  []*kgo.Record // pushed, not yet started
+	paused bool          // fetching paused because the queue is full
+	signal chan struct{} // cap 1: the queue grew
+	stopCh chan struct{} // closed when stop begins
 
 	inflight sync.WaitGroup
 	exited   chan struct{} // closed when run returns
@@ -34,22 +36,25 @@ func newPartition(c *Consumer, tp topicPartition) *partition {
 		c: c, tp: tp, tracker: NewOffsetTracker(),
 		ctx: ctx, cancel: cancel,
 		signal: make(chan struct{}, 1),
+		stopCh: make(chan struct{}),
 		exited: make(chan struct{}),
 	}
 }
 
-// push queues records (in offset order) for the worker.
+// push queues records (in offset order) for the worker, and pauses the
+// partition's fetching when the queue reaches MaxQueued.
 func (p *partition) push(recs []*kgo.Record) {
 	p.mu.Lock()
 	for _, r := range recs {
 		p.tracker.Add(r.Offset, r.LeaderEpoch)
 	}
 	p.queue = append(p.queue, recs...)
+	pause := !p.paused && len(p.queue) >= p.c.cfg.MaxQueued
+	p.paused = p.paused || pause
 	p.mu.Unlock()
-	p.notify()
-}
-
-func (p *partition) notify() {
+	if pause {
+		p.c.setPaused(p.tp, true)
+	}
 	select {
 	case p.signal <- struct{}{}:
 	default:
@@ -61,35 +66,45 @@ func (p *partition) run() {
 	defer close(p.exited)
 	for {
 		r, ok := p.next()
-		if !ok {
+		if !ok || !p.waitDue(r) || !p.acquire() {
 			return
 		}
-		if !p.waitDue(r) {
-			p.requeue(r)
-			return
-		}
+		p.pop()
 		p.inflight.Add(1)
 		go p.handle(r)
 	}
 }
 
-// next waits for the head of the queue, or for stop.
+// next waits for the head of the queue, or for stop. The head stays
+// queued until pop, so that stop finds it.
 func (p *partition) next() (*kgo.Record, bool) {
 	for {
 		p.mu.Lock()
-		if p.stopped {
-			p.mu.Unlock()
-			return nil, false
-		}
 		if len(p.queue) > 0 {
 			r := p.queue[0]
-			p.queue[0] = nil
-			p.queue = p.queue[1:]
 			p.mu.Unlock()
 			return r, true
 		}
 		p.mu.Unlock()
-		<-p.signal
+		select {
+		case <-p.signal:
+		case <-p.stopCh:
+			return nil, false
+		}
+	}
+}
+
+// pop removes the head and resumes fetching once the queue is down to
+// half of MaxQueued.
+func (p *partition) pop() {
+	p.mu.Lock()
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	resume := p.paused && len(p.queue) <= p.c.cfg.MaxQueued/2
+	p.paused = p.paused && !resume
+	p.mu.Unlock()
+	if resume {
+		p.c.setPaused(p.tp, false)
 	}
 }
 
@@ -104,27 +119,22 @@ func (p *partition) waitDue(r *kgo.Record) bool {
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			return true
-		case <-p.signal:
-			p.mu.Lock()
-			stopped := p.stopped
-			p.mu.Unlock()
-			if stopped {
-				return false
-			}
-		}
+	select {
+	case <-t.C:
+		return true
+	case <-p.stopCh:
+		return false
 	}
 }
 
-// requeue puts back a record taken but not started, so that stop counts it
-// as dropped.
-func (p *partition) requeue(r *kgo.Record) {
-	p.mu.Lock()
-	p.queue = append([]*kgo.Record{r}, p.queue...)
-	p.mu.Unlock()
+// acquire takes an in-flight slot; false when stop began first.
+func (p *partition) acquire() bool {
+	select {
+	case p.c.sem <- struct{}{}:
+		return true
+	case <-p.stopCh:
+		return false
+	}
 }
 
 func (p *partition) handle(r *kgo.Record) {
@@ -132,23 +142,24 @@ func (p *partition) handle(r *kgo.Record) {
 	if err := p.c.cfg.Handle(p.ctx, r); err == nil {
 		p.tracker.Done(r.Offset)
 	}
-	p.c.finished(1)
+	<-p.c.sem
 }
 
-// stop ends the worker, drops records not started, lets in-flight handlers
-// run until deadline, then cancels them and waits for them to return.
+// stop ends the worker, drops records not started (their offsets stay
+// uncommitted), lets in-flight handlers run until deadline, then cancels
+// them and waits for them to return. A paused partition is resumed, so
+// that a later assignment of it fetches again.
 func (p *partition) stop(deadline time.Time) {
-	p.mu.Lock()
-	p.stopped = true
-	p.mu.Unlock()
-	p.notify()
+	close(p.stopCh)
 	<-p.exited
 	p.mu.Lock()
-	dropped := len(p.queue)
 	p.queue = nil
+	paused := p.paused
+	p.paused = false
 	p.mu.Unlock()
-	p.c.finished(int64(dropped))
-
+	if paused {
+		p.c.setPaused(p.tp, false)
+	}
 	done := make(chan struct{})
 	go func() { p.inflight.Wait(); close(done) }()
 	t := time.NewTimer(time.Until(deadline))

@@ -38,6 +38,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
+	fs.IntVar(&f.maxEventBytes, "max-event-bytes", 64<<10, "largest single event (envelope) in an ingest request")
+	fs.IntVar(&f.maxDepth, "max-depth", 32, "deepest JSON nesting of one event")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for 'hookpipe bench')")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 }
