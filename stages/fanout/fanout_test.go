@@ -1,0 +1,114 @@
+package fanout
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// An event becomes one body per enabled connector that wants its type —
+// rendered with that connector's labels, keyed by deviceId, carrying the
+// ingest time and eventId — and nothing for the others; a record that is
+// not an envelope is skipped and counted, not retried forever.
+func TestFanoutRoutesAndRenders(t *testing.T) {
+	u, _ := url.Parse("https://example.com")
+	conns := []*pipeline.Connector{
+		{Name: "all", URL: u, Labels: []string{"name"}},
+		{Name: "temps", URL: u, Events: []string{"temperature"}},
+		{Name: "off", URL: u, Disabled: true},
+	}
+	topics := pipeline.Topics{Prefix: "f"}
+	var names []string
+	for _, s := range topics.Specs(conns) {
+		names = append(names, s.Name)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := pipeline.KafkaConfig{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	metrics := pipeline.NewMetrics()
+	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc, Producer: prod, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := pipeline.Meta{IngestTime: time.UnixMilli(1764064800123)}
+	for _, v := range []string{
+		`not json`,
+		`{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N","room":"R"},"metadata":{"deviceId":"d1","projectId":"p"}}`,
+		`{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"metadata":{"deviceId":"d2","projectId":"p"}}`,
+	} {
+		prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v), Headers: ingest.Headers("")})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	got := readN(t, kc, 3, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"all/e1":   `{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N"},"metadata":{"deviceId":"d1","projectId":"p","deviceType":"","productNumber":""}}`,
+		"all/e2":   `{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"labels":{},"metadata":{"deviceId":"d2","projectId":"p","deviceType":"","productNumber":""}}`,
+		"temps/e2": `{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"labels":{},"metadata":{"deviceId":"d2","projectId":"p","deviceType":"","productNumber":""}}`,
+	}
+	for _, r := range got {
+		m := pipeline.ReadMeta(r)
+		key := strings.TrimPrefix(r.Topic, "f.connector.") + "/" + m.EventID
+		if want[key] != string(r.Value) {
+			t.Errorf("%s: body %s, want %s", key, r.Value, want[key])
+		}
+		if !m.IngestTime.Equal(ingest.IngestTime) || string(r.Key) != "d"+m.EventID[1:] {
+			t.Errorf("%s: ingest time %v key %q", key, m.IngestTime, r.Key)
+		}
+		delete(want, key)
+	}
+	if len(want) != 0 {
+		t.Errorf("missing outputs %v", want)
+	}
+	if n := counter(t, metrics, "hookpipe_fanout_undecodable_total"); n != 1 {
+		t.Errorf("undecodable records counted %v, want 1", n)
+	}
+}
+
+func counter(t *testing.T, m *pipeline.Metrics, name string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return -1
+}
+
+func readN(t *testing.T, kc pipeline.KafkaConfig, n int, topics ...string) []*kgo.Record {
+	t.Helper()
+	cl, _ := kc.NewClient(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		out = append(out, cl.PollFetches(ctx).Records()...)
+	}
+	if len(out) != n {
+		t.Fatalf("read %d records, want %d", len(out), n)
+	}
+	return out
+}
