@@ -40,15 +40,20 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, opts
 	var existing []TopicSpec
 	for _, s := range specs {
 		d, ok := details[s.Name]
-		if ok && d.Err == nil {
+		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
 			existing = append(existing, s)
-			if n := int32(len(d.Partitions)); n != opts.Partitions {
+			if n := int32(len(d.Partitions)); d.Err == nil && n != opts.Partitions {
 				log.Info("topic keeps its partition count", "topic", s.Name, "partitions", n, "flag", opts.Partitions)
 			}
 			continue
 		}
-		if err := createTopic(ctx, adm, s, opts); err != nil {
+		created, err := createTopic(ctx, adm, s, opts)
+		if err != nil {
 			return err
+		}
+		if !created {
+			existing = append(existing, s) // created meanwhile by another process
+			continue
 		}
 		log.Info("created topic", "topic", s.Name, "partitions", opts.Partitions, "retention.ms", retentionMs(s))
 	}
@@ -57,14 +62,18 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, opts
 
 func retentionMs(s TopicSpec) string { return strconv.FormatInt(s.Retention.Milliseconds(), 10) }
 
-func createTopic(ctx context.Context, adm *kadm.Client, s TopicSpec, opts TopicOptions) error {
+// createTopic creates s; false when it already existed.
+func createTopic(ctx context.Context, adm *kadm.Client, s TopicSpec, opts TopicOptions) (bool, error) {
 	ms := retentionMs(s)
 	configs := map[string]*string{"retention.ms": &ms}
 	_, err := adm.CreateTopic(ctx, opts.Partitions, opts.ReplicationFactor, configs, s.Name)
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create topic %s: %w", s.Name, err)
+	switch {
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create topic %s: %w", s.Name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // fixRetention sets retention.ms on the topics whose value differs.
