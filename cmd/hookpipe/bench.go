@@ -30,11 +30,11 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.Posters, "posters", 0, "concurrent ingest requests (default 8)")
 	fs.IntVar(&s.MaxInFlight, "max-in-flight", 0, "connectors' max_in_flight and the ceiling's concurrency (default 1000)")
 	fs.Float64Var(&s.Rate, "rate", 0, "latency scenario: events per second (default 1000)")
-	fs.DurationVar(&s.Duration, "duration", 0, "latency scenario: how long to send (default 20s; quick 5s)")
+	fs.DurationVar(&s.Duration, "duration", 0, "latency scenario: how long to send (default 20s; quick 4s)")
 	fs.IntVar(&s.RateBatch, "rate-batch", 0, "latency scenario: events per request (default 10)")
 	fs.DurationVar(&s.SlowLatency, "slow-latency", 0, "slow scenario: the endpoint's delay (default 250ms)")
 	fs.IntVar(&s.SlowEvents, "slow-events", 0, "slow scenario: events with the full in-flight bound (default 40000; quick 12000)")
-	fs.DurationVar(&s.SequentialFor, "sequential-for", 0, "slow scenario: about how long the sequential baseline runs (default 10s; quick 4s)")
+	fs.DurationVar(&s.SequentialFor, "sequential-for", 0, "slow scenario: about how long the sequential baseline runs (default 10s; quick 3s)")
 	fs.IntVar(&s.IsolationEvents, "isolation-events", 0, "isolation scenario: events per run (default 100000; quick 20000)")
 	fs.IntVar(&s.BacklogEvents, "backlog-events", 0, "backlog scenario: events queued (default 1000000; quick 50000)")
 }

@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is one scenario's outcome.
+type Result struct {
+	// Scenario is the scenario's name; What says what it measures.
+	Scenario string `json:"scenario"`
+	What     string `json:"what"`
+	// Machine is where it was measured.
+	Machine Machine `json:"machine"`
+	// Runs are the measured runs, e.g. alone and with neighbours.
+	Runs []RunResult `json:"runs"`
+	// Compare holds the derived figures: shares, ratios, bounds.
+	Compare []Comparison `json:"compare,omitempty"`
+	// Notes qualify the figures.
+	Notes []string `json:"notes,omitempty"`
+	// LoadBefore and LoadAfter are the machine's 1-minute load average
+	// when the scenario started and ended: other work on the machine
+	// skews every figure.
+	LoadBefore float64 `json:"loadBefore"`
+	LoadAfter  float64 `json:"loadAfter"`
+	// Error is set when the scenario could not be measured.
+	Error string `json:"error,omitempty"`
+}
+
+// RunResult is one measured run of a scenario.
+type RunResult struct {
+	// Name says what distinguishes the run.
+	Name string `json:"name"`
+	// Events were sent; Ingested were answered 202 (or 2xx by the
+	// receiver, for the ceiling); Delivered arrived, each counted once;
+	// Duplicates are further arrivals of delivered events.
+	Events     int `json:"events"`
+	Ingested   int `json:"ingested"`
+	Delivered  int `json:"delivered"`
+	Duplicates int `json:"duplicates"`
+	// Seconds runs from the first request to the last first arrival.
+	Seconds float64 `json:"seconds"`
+	// EventsPerSec is Delivered per Seconds; IngestPerSec is Ingested per
+	// second of the load generator's run.
+	EventsPerSec float64 `json:"eventsPerSec"`
+	IngestPerSec float64 `json:"ingestPerSec"`
+	// Latency is ingest to endpoint, first arrivals only.
+	Latency *Latency `json:"latency,omitempty"`
+	// AvgBodyBytes is the mean webhook body size received.
+	AvgBodyBytes int `json:"avgBodyBytes,omitempty"`
+	// PeakRSSBytes is the pipeline process's VmHWM at the run's end.
+	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	// Notes qualify this run.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Comparison is a figure derived from runs, or a bound to judge them by.
+type Comparison struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+// WriteTable writes results as a table, one row per run, with the
+// comparisons and notes of each scenario below it.
+func WriteTable(w io.Writer, results []Result) error {
+	if len(results) > 0 {
+		m := results[0].Machine
+		fmt.Fprintf(w, "hookpipe %s bench, %s, %s/%s, %d cores (GOMAXPROCS %d) %s, broker: %s, %s\n\n",
+			m.Hookpipe, m.Date, m.OS, m.Arch, m.Cores, m.GOMAXPROCS, m.CPU, m.Broker, m.GoVersion)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\trun\tevents\tdelivered\tdups\tseconds\tevents/s\tingest/s\tp50\tp90\tp99\tmax\tbody\tpeak RSS\t")
+	for _, r := range results {
+		if len(r.Runs) == 0 {
+			fmt.Fprintf(tw, "%s\t(failed)\t\t\t\t\t\t\t\t\t\t\t\t\t\n", r.Scenario)
+		}
+		for _, run := range r.Runs {
+			fmt.Fprintln(tw, tableRow(r.Scenario, run))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range results {
+		writeDetails(w, r)
+	}
+	return nil
+}
+
+func tableRow(scenario string, r RunResult) string {
+	cells := []string{scenario, r.Name, strconv.Itoa(r.Events), strconv.Itoa(r.Delivered), strconv.Itoa(r.Duplicates),
+		fmt.Sprintf("%.2f", r.Seconds), num(r.EventsPerSec), num(r.IngestPerSec)}
+	if l := r.Latency; l != nil {
+		cells = append(cells, dur(l.P50), dur(l.P90), dur(l.P99), dur(l.Max))
+	} else {
+		cells = append(cells, "-", "-", "-", "-")
+	}
+	body, rss := "-", "-"
+	if r.AvgBodyBytes > 0 {
+		body = strconv.Itoa(r.AvgBodyBytes) + " B"
+	}
+	if r.PeakRSSBytes > 0 {
+		rss = fmt.Sprintf("%.0f MiB", float64(r.PeakRSSBytes)/(1<<20))
+	}
+	return strings.Join(append(cells, body, rss), "\t") + "\t"
+}
+
+func writeDetails(w io.Writer, r Result) {
+	var lines []string
+	for _, c := range r.Compare {
+		lines = append(lines, fmt.Sprintf("%s: %s %s", c.Name, num(c.Value), c.Unit))
+	}
+	for _, run := range r.Runs {
+		for _, n := range run.Notes {
+			lines = append(lines, run.Name+": "+n)
+		}
+	}
+	lines = append(lines, r.Notes...)
+	if cores := float64(r.Machine.Cores); r.LoadBefore > cores/2 {
+		lines = append(lines, fmt.Sprintf("WARNING: the machine was busy: load average %.1f before, %.1f after, on %d cores",
+			r.LoadBefore, r.LoadAfter, r.Machine.Cores))
+	}
+	if r.Error != "" {
+		lines = append(lines, "ERROR: "+r.Error)
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s — %s\n", r.Scenario, r.What)
+	for _, l := range lines {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
+}
+
+// num formats a figure with three significant digits or thousands.
+func num(v float64) string {
+	switch {
+	case v >= 1000:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// dur formats a latency in milliseconds, or seconds above 10 s.
+func dur(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
+
+// WriteJSON writes results, indented, to the file path.
+func WriteJSON(path string, results []Result) error {
+	b, err := json.MarshalIndent(results, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,181 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/xid"
+)
+
+// scenario is one measured property.
+type scenario struct {
+	name string
+	what string
+	run  func(context.Context, *Bench) Result
+}
+
+// scenarioList returns the scenarios in the order a full run takes them.
+func scenarioList() []*scenario {
+	return []*scenario{
+		{"ceiling", "the load generator POSTing webhook bodies straight to the receiver, no pipeline: this machine's bound", runCeiling},
+		{"throughput", "events/s delivered end to end to a fast endpoint, signed, as a share of the ceiling", runThroughput},
+		{"latency", "ingest-to-endpoint latency at a fixed rate", runLatency},
+		{"slow", "a slow endpoint: throughput against the in-flight bound and the sequential baseline", runSlow},
+		{"isolation", "a healthy connector beside a failing and a slow one, against running alone", runIsolation},
+		{"backlog", "events queued while the endpoint is down, then drained: drain rate and peak RSS", runBacklog},
+	}
+}
+
+// ScenarioNames are the names --scenarios accepts, in run order.
+func ScenarioNames() []string {
+	var out []string
+	for _, s := range scenarioList() {
+		out = append(out, s.name)
+	}
+	return out
+}
+
+func scenarioByName(name string) *scenario {
+	for _, s := range scenarioList() {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// benchSecret signs every bench connector's webhooks.
+const benchSecret = "bench-signature-secret"
+
+// connSpec is one connector of a measured run and its receiver.
+type connSpec struct {
+	name        string
+	rcv         receiverConfig
+	maxInFlight int
+	backoff     time.Duration // the one retry tier's delay; 0: the default ladder
+	measured    bool          // its receiver records the run's events
+}
+
+// runSpec is one measured pipeline run.
+type runSpec struct {
+	scenario, name string
+	conns          []connSpec
+	events         int
+	batch          int
+	rate           float64 // events/s; 0: as fast as ingest answers
+	timeout        time.Duration
+}
+
+// connectorsHCL renders the connector file of conns, pointing at urls.
+func connectorsHCL(conns []connSpec, urls []string) string {
+	var sb strings.Builder
+	for i, c := range conns {
+		fmt.Fprintf(&sb, "connector %q {\n  url = %q\n  labels = [\"name\", \"room\"]\n", c.name, urls[i])
+		fmt.Fprintf(&sb, "  signature_secret = %q\n  max_in_flight = %d\n", benchSecret, c.maxInFlight)
+		if c.backoff > 0 {
+			fmt.Fprintf(&sb, "  retry {\n    backoff = [%q]\n  }\n", c.backoff.String())
+		}
+		sb.WriteString("}\n")
+	}
+	return sb.String()
+}
+
+// startReceivers starts one receiver per connector; the measured one
+// records into rec.
+func startReceivers(conns []connSpec, rec *recorder) ([]*receiver, []string, error) {
+	var rcvs []*receiver
+	var urls []string
+	for _, c := range conns {
+		var r *recorder
+		if c.measured {
+			r = rec
+		}
+		rv, err := startReceiver(c.rcv, r)
+		if err != nil {
+			closeReceivers(rcvs)
+			return nil, nil, err
+		}
+		rcvs, urls = append(rcvs, rv), append(urls, rv.URL())
+	}
+	return rcvs, urls, nil
+}
+
+func closeReceivers(rcvs []*receiver) {
+	for _, r := range rcvs {
+		r.close()
+	}
+}
+
+// measure runs spec: receivers, a pipeline subprocess with all stages, the
+// load, then waits until the measured receiver has every event or the
+// timeout passes. The topics are deleted afterwards.
+func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
+	prefix := "bench-" + spec.scenario + "-" + xid.New().String()
+	defer b.cleanup(prefix)
+	t0 := time.Now()
+	rec := newRecorder(t0, spec.events)
+	rcvs, urls, err := startReceivers(spec.conns, rec)
+	if err != nil {
+		return RunResult{}, err
+	}
+	defer closeReceivers(rcvs)
+	p, err := b.startPipeline(ctx, procConfig{
+		Name: spec.scenario + "-" + spec.name, Connectors: connectorsHCL(spec.conns, urls), TopicPrefix: prefix,
+	})
+	if err != nil {
+		return RunResult{}, err
+	}
+	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
+	start := time.Since(t0)
+	lr := runLoad(ctx, b.client, loadConfig{
+		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: b.opts.Sizes.Posters, Rate: spec.rate, T0: t0,
+	})
+	if lr.Failed > 0 {
+		rec.expect(lr.Accepted)
+	}
+	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
+	res := resultOf(spec.name, spec.events, rec, start, lr)
+	res.PeakRSSBytes = p.peakRSS()
+	if err := p.stop(); err != nil {
+		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())
+	}
+	return res, nil
+}
+
+// resultOf summarises a run from the recorder and the load result.
+func resultOf(name string, events int, rec *recorder, start time.Duration, lr loadResult) RunResult {
+	got := int(rec.got.Load())
+	d := time.Duration(rec.last.Load()) - start
+	res := RunResult{
+		Name: name, Events: events, Ingested: lr.Accepted, Delivered: got,
+		Duplicates: int(rec.dups.Load()), Seconds: d.Seconds(), EventsPerSec: rate(got, d),
+		IngestPerSec: lr.Rate(),
+	}
+	if got > 0 {
+		res.AvgBodyBytes = int(rec.bytes.Load()) / got
+		l := Summarise(rec.latencies())
+		res.Latency = &l
+	}
+	if lr.Failed > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d events failed ingest", lr.Failed))
+	}
+	if got < events {
+		res.Notes = append(res.Notes, fmt.Sprintf("incomplete: %d of %d delivered before the deadline", got, events))
+	}
+	return res
+}
+
+// drainTimeout bounds the wait for n events: a minute plus 1 ms each.
+func drainTimeout(n int) time.Duration { return time.Minute + time.Duration(n)*time.Millisecond }
+
+func cmpOr(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+// failed returns a Result that reports err.
+func failed(err error) Result { return Result{Error: err.Error()} }

@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/stages/deliver"
+)
+
+// runCeiling POSTs Events webhook bodies, one per request as the deliver
+// stage sends them, through the deliver stage's own HTTP client, straight
+// to a receiver: at 8, 64 and MaxInFlight requests at a time. The ceiling
+// is the best of them.
+func runCeiling(ctx context.Context, b *Bench) Result {
+	var res Result
+	for _, conc := range slices.Compact([]int{8, 64, b.opts.Sizes.MaxInFlight}) {
+		run, err := b.ceilingRun(ctx, conc)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Runs = append(res.Runs, run)
+		b.ceiling = max(b.ceiling, run.EventsPerSec)
+	}
+	res.Compare = []Comparison{{"ceiling (best of the runs)", b.ceiling, "events/s"}}
+	return res
+}
+
+func (b *Bench) ceilingRun(ctx context.Context, conc int) (RunResult, error) {
+	n := b.opts.Sizes.Events
+	t0 := time.Now()
+	rec := newRecorder(t0, n)
+	rcv, err := startReceiver(receiverConfig{}, rec)
+	if err != nil {
+		return RunResult{}, err
+	}
+	defer rcv.close()
+	client, r := deliver.NewHTTPClient(conc, nil), pipeline.NewRenderer([]string{"name", "room"})
+	defer client.CloseIdleConnections()
+	b.progress("  ceiling: %d requests, %d at a time", n, conc)
+	var next, errs atomic.Int64
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for seq := int(next.Add(1) - 1); seq < n && ctx.Err() == nil; seq = int(next.Add(1) - 1) {
+				if postWebhook(ctx, client, rcv.URL(), webhookBody(r, seq, int64(time.Since(t0)))) != nil {
+					errs.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	lr := loadResult{Accepted: n - int(errs.Load()), Failed: int(errs.Load()), Elapsed: time.Since(t0)}
+	rec.wait(ctx, 10*time.Second)
+	return resultOf(fmt.Sprintf("%d concurrent", conc), n, rec, 0, lr), nil
+}
+
+func postWebhook(ctx context.Context, client *http.Client, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return nil
+}
+
+// runThroughput ingests Events as fast as ingest answers and measures
+// first POST to last first-delivery at a fast receiver.
+func runThroughput(ctx context.Context, b *Bench) Result {
+	s := b.opts.Sizes
+	run, err := b.measure(ctx, runSpec{
+		scenario: "throughput", name: "signed, fast endpoint", events: s.Events, batch: s.Batch,
+		conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
+	})
+	if err != nil {
+		return failed(err)
+	}
+	res := Result{Runs: []RunResult{run}}
+	if b.ceiling > 0 {
+		res.Compare = append(res.Compare, Comparison{"share of the ceiling", 100 * run.EventsPerSec / b.ceiling, "%"})
+	} else {
+		res.Notes = append(res.Notes, "run the ceiling scenario too for the share of the ceiling")
+	}
+	return res
+}
+
+// runLatency sends Rate events/s for Duration, in RateBatch batches on a
+// schedule, and reports ingest-to-endpoint percentiles.
+func runLatency(ctx context.Context, b *Bench) Result {
+	s := b.opts.Sizes
+	n := int(s.Rate * s.Duration.Seconds())
+	run, err := b.measure(ctx, runSpec{
+		scenario: "latency", name: fmt.Sprintf("%.0f events/s for %s", s.Rate, s.Duration),
+		events: n, batch: s.RateBatch, rate: s.Rate,
+		conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
+	})
+	if err != nil {
+		return failed(err)
+	}
+	return Result{Runs: []RunResult{run}, Compare: []Comparison{{"achieved ingest rate", run.IngestPerSec, "events/s"}}}
+}
+
+// runSlow measures a slow endpoint with the full in-flight bound and with
+// one request per partition, the classic consumer loop.
+func runSlow(ctx context.Context, b *Bench) Result {
+	s := b.opts.Sizes
+	slow := receiverConfig{Latency: s.SlowLatency}
+	full, err := b.measure(ctx, runSpec{
+		scenario: "slow", name: fmt.Sprintf("max_in_flight=%d", s.MaxInFlight), events: s.SlowEvents, batch: s.Batch,
+		conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: s.MaxInFlight, measured: true}},
+	})
+	if err != nil {
+		return failed(err)
+	}
+	parts := b.opts.Partitions
+	seqBound := float64(parts) / s.SlowLatency.Seconds()
+	seq, err := b.measure(ctx, runSpec{
+		scenario: "slow", name: fmt.Sprintf("sequential (max_in_flight=%d)", parts),
+		events: max(int(seqBound*s.SequentialFor.Seconds()), parts), batch: s.Batch,
+		conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: parts, measured: true}},
+	})
+	if err != nil {
+		return Result{Runs: []RunResult{full}, Error: err.Error()}
+	}
+	bound := float64(s.MaxInFlight) / s.SlowLatency.Seconds()
+	return Result{
+		Runs: []RunResult{full, seq},
+		Compare: []Comparison{
+			{"in-flight bound (max_in_flight / latency)", bound, "events/s"},
+			{"share of the in-flight bound", 100 * full.EventsPerSec / bound, "%"},
+			{"sequential bound (partitions / latency)", seqBound, "events/s"},
+			{"speed-up over sequential", ratio(full.EventsPerSec, seq.EventsPerSec), "x"},
+		},
+		Notes: []string{fmt.Sprintf("the sequential baseline is the same pipeline with max_in_flight = partitions (%d): "+
+			"one request in flight per partition on average, not strictly per partition", parts)},
+	}
+}
+
+// runIsolation measures a healthy connector alone and beside one that
+// answers every request 503 (default retry ladder) and one that takes 2 s:
+// at full speed (throughput) and at the latency scenario's fixed rate (p99,
+// free of the queueing a full-speed run builds).
+func runIsolation(ctx context.Context, b *Bench) Result {
+	s := b.opts.Sizes
+	healthy := connSpec{name: "healthy", maxInFlight: s.MaxInFlight, measured: true}
+	neighbours := []connSpec{healthy,
+		{name: "failing", rcv: receiverConfig{FailureRate: 1}, maxInFlight: s.MaxInFlight},
+		{name: "slow-2s", rcv: receiverConfig{Latency: 2 * time.Second}, maxInFlight: s.MaxInFlight}}
+	fixed := int(s.Rate * s.Duration.Seconds())
+	specs := []runSpec{
+		{name: "alone, full speed", events: s.IsolationEvents, batch: s.Batch, conns: []connSpec{healthy}},
+		{name: "with neighbours, full speed", events: s.IsolationEvents, batch: s.Batch, conns: neighbours},
+		{name: fmt.Sprintf("alone, %.0f/s", s.Rate), events: fixed, batch: s.RateBatch, rate: s.Rate, conns: []connSpec{healthy}},
+		{name: fmt.Sprintf("with neighbours, %.0f/s", s.Rate), events: fixed, batch: s.RateBatch, rate: s.Rate, conns: neighbours},
+	}
+	var res Result
+	for _, spec := range specs {
+		spec.scenario = "isolation"
+		run, err := b.measure(ctx, spec)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Runs = append(res.Runs, run)
+	}
+	r := res.Runs
+	res.Compare = []Comparison{
+		{"healthy throughput, with neighbours / alone", ratio(r[1].EventsPerSec, r[0].EventsPerSec), "x"},
+		{"healthy p99 at a fixed rate, with neighbours / alone", ratio(p99(r[3]), p99(r[2])), "x"},
+	}
+	res.Notes = []string{"every connector gets every event, so with neighbours fanout writes 3 records per event " +
+		"and the machine's CPU is shared: the full-speed ratio mixes CPU sharing with isolation; the fixed-rate p99 does not",
+		"the failing connector has the default retry ladder (10s, 1m, ...): runs shorter than 10 s see no retries"}
+	return res
+}
+
+func p99(r RunResult) float64 {
+	if r.Latency == nil {
+		return 0
+	}
+	return r.Latency.P99.Seconds()
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
