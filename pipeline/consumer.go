@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -68,6 +69,9 @@ type Consumer struct {
 	log *slog.Logger
 	sem chan struct{} // one slot per running handler
 
+	jobs    chan job     // to idle workers
+	workers atomic.Int64 // started workers, at most MaxInFlight
+
 	mu    sync.Mutex // guards parts
 	parts map[topicPartition]*partition
 }
@@ -102,6 +106,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		cfg:   cfg,
 		log:   cfg.Logger.With("group", cfg.Group),
 		sem:   make(chan struct{}, cfg.MaxInFlight),
+		jobs:  make(chan job),
 		parts: make(map[topicPartition]*partition),
 	}
 	cl, err := cfg.Kafka.NewClient(
@@ -137,7 +142,39 @@ func (c *Consumer) Run(ctx context.Context) error {
 	go c.markLoop(ctx)
 	c.pollLoop(ctx)
 	c.release(c.takeAll(), c.cfg.Grace, true)
+	close(c.jobs)
 	return nil
+}
+
+// job is one record to handle.
+type job struct {
+	p *partition
+	r *kgo.Record
+}
+
+// exec runs j on an idle worker, or on a new one while fewer than
+// MaxInFlight exist. Workers live until Run returns, so the stacks they
+// grew in HTTP clients and encoders are reused rather than grown anew for
+// every record. The caller holds an in-flight slot, so when all workers
+// exist one of them is about to be idle.
+func (c *Consumer) exec(j job) {
+	select {
+	case c.jobs <- j:
+		return
+	default:
+	}
+	if c.workers.Add(1) <= int64(c.cfg.MaxInFlight) {
+		go c.worker(j)
+		return
+	}
+	c.workers.Add(-1)
+	c.jobs <- j
+}
+
+func (c *Consumer) worker(j job) {
+	for ok := true; ok; j, ok = <-c.jobs {
+		j.p.handle(j.r)
+	}
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {

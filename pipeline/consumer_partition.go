@@ -71,7 +71,7 @@ func (p *partition) run() {
 		}
 		p.pop()
 		p.inflight.Add(1)
-		go p.handle(r)
+		p.c.exec(job{p, r})
 	}
 }
 

@@ -9,13 +9,18 @@ import (
 // connector's label keys, sorted once, and is safe for concurrent use.
 type Renderer struct {
 	labels []string
+	quoted [][]byte // labels as JSON strings, for Project
 }
 
 // NewRenderer returns a Renderer that projects labels to the given keys.
 func NewRenderer(labelKeys []string) *Renderer {
 	keys := slices.Clone(labelKeys)
 	slices.Sort(keys)
-	return &Renderer{labels: slices.Compact(keys)}
+	r := &Renderer{labels: slices.Compact(keys)}
+	for _, k := range r.labels {
+		r.quoted = append(r.quoted, appendString(nil, k))
+	}
+	return r
 }
 
 // Append appends the webhook body for env to dst and returns it. The body
@@ -28,6 +33,13 @@ func NewRenderer(labelKeys []string) *Renderer {
 // compact, with strings escaped as encoding/json escapes them. env.Event.Data
 // must be valid compact JSON (ingest guarantees it).
 func (r *Renderer) Append(dst []byte, env *Envelope) []byte {
+	out, _, _ := r.appendBody(dst, env)
+	return out
+}
+
+// appendBody is Append that also returns where the labels object's
+// contents start and end in the result.
+func (r *Renderer) appendBody(dst []byte, env *Envelope) (out []byte, labelsAt, labelsEnd int) {
 	e := &env.Event
 	dst = append(dst, `{"event":{"eventId":`...)
 	dst = appendString(dst, e.EventID)
@@ -44,7 +56,9 @@ func (r *Renderer) Append(dst []byte, env *Envelope) []byte {
 	dst = append(dst, `,"timestamp":`...)
 	dst = appendString(dst, e.Timestamp)
 	dst = append(dst, `},"labels":{`...)
+	labelsAt = len(dst)
 	dst = r.appendLabels(dst, env.Labels)
+	labelsEnd = len(dst)
 	m := &env.Metadata
 	dst = append(dst, `},"metadata":{"deviceId":`...)
 	dst = appendString(dst, m.DeviceID)
@@ -54,7 +68,7 @@ func (r *Renderer) Append(dst []byte, env *Envelope) []byte {
 	dst = appendString(dst, m.DeviceType)
 	dst = append(dst, `,"productNumber":`...)
 	dst = appendString(dst, m.ProductNumber)
-	return append(dst, "}}"...)
+	return append(dst, "}}"...), labelsAt, labelsEnd
 }
 
 func (r *Renderer) appendLabels(dst []byte, labels map[string]string) []byte {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/hookpipe/hookpipe/bench"
 )
@@ -48,6 +49,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if f.partitions < 1 || f.partitions > 10000 {
 		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
+	}
+	if f.profileDir != "" {
+		if err := os.MkdirAll(f.profileDir, 0o755); err != nil {
+			return fmt.Errorf("--cpuprofile-dir: %w", err)
+		}
 	}
 	results, err := bench.Run(ctx, bench.Options{
 		Brokers: splitList(f.brokers), Scenarios: splitList(f.scenarios), Quick: f.quick,

@@ -93,9 +93,12 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 	if err != nil {
 		return Result{Class: "network", Err: "request: " + err.Error()}
 	}
-	req.Header = s.header.Clone()
+	req.Header = make(http.Header, len(s.header)+1)
+	for k, v := range s.header {
+		req.Header[k] = v // shared, never written: the transport only reads
+	}
 	if s.signer != nil {
-		req.Header.Set(signature.Header, s.signer.Sign(body, start))
+		req.Header[signature.Header] = []string{s.signer.Sign(body, start)}
 	}
 	resp, err := s.client.Do(req)
 	took := time.Since(start)

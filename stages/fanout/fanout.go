@@ -94,29 +94,29 @@ func (s *Stage) Name() string { return "fanout" }
 func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
 
 // handle renders and writes one event's bodies, and returns nil once Kafka
-// acknowledged all of them. A record that is not a valid envelope cannot
-// become a webhook: it is logged, counted and skipped.
+// acknowledged all of them. A record written by ingest is spliced, not
+// parsed (pipeline.ParseStored); any other record is decoded as an
+// envelope. A record that is neither cannot become a webhook: it is
+// logged, counted and skipped.
 func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
-	var env pipeline.Envelope
-	if err := json.Unmarshal(r.Value, &env); err != nil {
+	meta := pipeline.ReadMeta(r)
+	render, ok := s.splicer(r, &meta)
+	if !ok {
 		s.metrics.FanoutRead(false)
-		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset, "err", err)
+		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 		return nil
 	}
 	s.metrics.FanoutRead(true)
-	meta := pipeline.ReadMeta(r)
-	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
 	headers := meta.Headers("")
-	key := []byte(env.Metadata.DeviceID)
 	var outs []*kgo.Record
 	var owners []*target
 	for i := range s.targets {
 		t := &s.targets[i]
-		if !t.conn.Wants(env.Event.EventType) {
+		if !t.conn.Wants(meta.EventType) {
 			continue
 		}
-		body := t.renderer.Append(make([]byte, 0, len(r.Value)+64), &env)
-		outs = append(outs, &kgo.Record{Topic: t.topic, Key: key, Value: body, Headers: headers})
+		body := render(t.renderer, make([]byte, 0, len(r.Value)))
+		outs = append(outs, &kgo.Record{Topic: t.topic, Key: r.Key, Value: body, Headers: headers})
 		owners = append(owners, t)
 	}
 	if err := s.produceAll(ctx, outs); err != nil {
@@ -126,6 +126,23 @@ func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
 		t.metrics.FannedOut()
 	}
 	return nil
+}
+
+// splicer returns how to build a connector's body from r, filling meta's
+// event id and type; false when r is no envelope.
+func (s *Stage) splicer(r *kgo.Record, meta *pipeline.Meta) (func(*pipeline.Renderer, []byte) []byte, bool) {
+	if sb, ok := pipeline.ParseStored(r); ok && meta.EventType != "" && meta.EventID != "" {
+		return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Project(dst, &sb) }, true
+	}
+	var env pipeline.Envelope
+	if err := json.Unmarshal(r.Value, &env); err != nil || env.Event.EventType == "" {
+		return nil, false
+	}
+	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
+	if len(r.Key) == 0 {
+		r.Key = []byte(env.Metadata.DeviceID)
+	}
+	return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Append(dst, &env) }, true
 }
 
 // produceAll writes every record concurrently and waits until each is

@@ -50,11 +50,22 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	} {
 		prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v), Headers: ingest.Headers("")})
 	}
+	// As ingest writes it: the stored layout, labels located by a header.
+	stored := &pipeline.Envelope{
+		Event:    pipeline.Event{EventID: "e3", TargetName: "projects/p/devices/d3", EventType: "touch", Data: []byte(`{"touch":{}}`), Timestamp: "t"},
+		Labels:   map[string]string{"room": "R", "name": "M"},
+		Metadata: pipeline.Metadata{DeviceID: "d3", ProjectID: "p", DeviceType: "touch"},
+	}
+	value, at, end := pipeline.AppendStored(nil, stored)
+	m3 := pipeline.Meta{IngestTime: ingest.IngestTime, EventID: "e3", EventType: "touch"}
+	prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Key: []byte("d3"), Value: value,
+		Headers: append(m3.Headers(""), pipeline.LabelsHeader(at, end))})
+
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
-	got := readN(t, kc, 3, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
+	got := readN(t, kc, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -62,6 +73,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	want := map[string]string{
 		"all/e1":   `{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N"},"metadata":{"deviceId":"d1","projectId":"p","deviceType":"","productNumber":""}}`,
 		"all/e2":   `{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"labels":{},"metadata":{"deviceId":"d2","projectId":"p","deviceType":"","productNumber":""}}`,
+		"all/e3":   `{"event":{"eventId":"e3","targetName":"projects/p/devices/d3","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"M"},"metadata":{"deviceId":"d3","projectId":"p","deviceType":"touch","productNumber":""}}`,
 		"temps/e2": `{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"labels":{},"metadata":{"deviceId":"d2","projectId":"p","deviceType":"","productNumber":""}}`,
 	}
 	for _, r := range got {

@@ -205,10 +205,7 @@ func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now ti
 	if h.client == nil {
 		return errors.New("ingest: no kafka client configured")
 	}
-	recs, err := h.records(envs, now)
-	if err != nil {
-		return err
-	}
+	recs := h.records(envs, now)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
 	defer cancel()
 	acks := newAcks(len(recs))
@@ -223,29 +220,24 @@ func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now ti
 	}
 }
 
-// records encodes the envelopes as records of the events topic.
-func (h *handler) records(envs []*pipeline.Envelope, now time.Time) ([]*kgo.Record, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep data byte for byte: "<" stays "<"
+// records encodes the envelopes as records of the events topic, in the
+// stored layout (pipeline.AppendStored) that lets fanout splice bodies.
+func (h *handler) records(envs []*pipeline.Envelope, now time.Time) []*kgo.Record {
 	recs := make([]kgo.Record, len(envs))
 	out := make([]*kgo.Record, len(envs))
 	for i, env := range envs {
-		buf.Reset()
-		if err := enc.Encode(env); err != nil {
-			return nil, fmt.Errorf("encoding envelope %d: %w", i, err)
-		}
+		value, at, end := pipeline.AppendStored(nil, env)
 		meta := pipeline.Meta{IngestTime: now, EventID: env.Event.EventID, EventType: env.Event.EventType}
 		recs[i] = kgo.Record{
 			Topic:     h.topic,
 			Key:       []byte(env.Metadata.DeviceID),
-			Value:     bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))),
-			Headers:   meta.Headers(""),
+			Value:     value,
+			Headers:   append(meta.Headers(""), pipeline.LabelsHeader(at, end)),
 			Timestamp: now,
 		}
 		out[i] = &recs[i]
 	}
-	return out, nil
+	return out
 }
 
 // acks counts the acknowledgements of one request's records. Its promise

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -157,7 +158,8 @@ func TestHandlerStoresEvents(t *testing.T) {
 	}
 }
 
-// checkRecord checks one stored record against the envelope it carries.
+// checkRecord checks one stored record against the envelope it carries,
+// in the stored layout fanout splices (labels located by a header).
 func checkRecord(t *testing.T, r *kgo.Record, want *pipeline.Envelope, before, after int64) {
 	t.Helper()
 	if r == nil {
@@ -168,18 +170,21 @@ func checkRecord(t *testing.T, r *kgo.Record, want *pipeline.Envelope, before, a
 	if err := json.Unmarshal(r.Value, &env); err != nil {
 		t.Fatalf("record value: %v", err)
 	}
-	if diff := cmp.Diff(want, &env); diff != "" {
+	if diff := cmp.Diff(want, &env, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("record value mismatch (-want +got):\n%s", diff)
 	}
 	if string(r.Key) != want.Metadata.DeviceID {
 		t.Errorf("key = %q, want %q", r.Key, want.Metadata.DeviceID)
+	}
+	if _, ok := pipeline.ParseStored(r); !ok {
+		t.Errorf("record of %s lacks a valid %s header", want.Event.EventID, pipeline.HeaderLabels)
 	}
 	meta := pipeline.ReadMeta(r)
 	ms := meta.IngestTime.UnixMilli()
 	if ms < before || ms > after || r.Timestamp.UnixMilli() != ms {
 		t.Errorf("ingest time %d, record time %d, want both in [%d, %d]", ms, r.Timestamp.UnixMilli(), before, after)
 	}
-	if meta.EventID != want.Event.EventID || meta.EventType != want.Event.EventType || len(r.Headers) != 3 {
+	if meta.EventID != want.Event.EventID || meta.EventType != want.Event.EventType || len(r.Headers) != 4 {
 		t.Errorf("headers %v, want id %s and type %s", r.Headers, want.Event.EventID, want.Event.EventType)
 	}
 }
