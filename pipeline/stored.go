@@ -23,6 +23,9 @@ func AppendStored(dst []byte, env *Envelope) (out []byte, labelsAt, labelsEnd in
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	if need := len(env.Event.Data) + 320 + 48*len(keys); cap(dst)-len(dst) < need {
+		dst = slices.Grow(dst, need) // one allocation, not a series
+	}
 	r := Renderer{labels: keys}
 	return r.appendBody(dst, env)
 }
