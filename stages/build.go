@@ -32,7 +32,7 @@ func (p *Pipeline) buildStages() ([]pipeline.Stage, error) {
 			continue
 		}
 		cfg := deliver.Config{
-			Connector: c, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.producer,
+			Connector: c, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
 			Metrics: p.metrics.Connector(c.Name), Version: p.opts.Version, Logger: p.log,
 		}
 		if p.opts.HTTPClient != nil {

@@ -52,7 +52,8 @@ type Options struct {
 type Pipeline struct {
 	opts     Options
 	log      *slog.Logger
-	producer *kgo.Client
+	producer *kgo.Client // ingest and fanout writes
+	retries  *kgo.Client // retry and DLQ writes, apart so a failing connector's flood cannot delay the healthy path
 	admin    *kgo.Client
 	runner   *pipeline.Runner
 	metrics  *pipeline.Metrics
@@ -105,6 +106,9 @@ func (p *Pipeline) setup(ctx context.Context) error {
 		return err
 	}
 	if p.producer, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
+		return err
+	}
+	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
@@ -173,8 +177,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 func (p *Pipeline) closeClients() {
-	if p.producer != nil {
-		p.producer.Close()
+	for _, cl := range []*kgo.Client{p.producer, p.retries} {
+		if cl != nil {
+			cl.Close()
+		}
 	}
 	if p.admin != nil {
 		p.admin.Close()
