@@ -68,7 +68,9 @@ func TestFaultProcessCrash(t *testing.T) {
 	rc := newReceiver(t, slowOK(2*time.Millisecond))
 	e.connector("crash", `url = "`+rc.URL+`"
   max_in_flight = 32`)
-	p := e.spawn("hookpipe", suiteBroker.addrs)
+	// A static member id, as a StatefulSet would give: the restarted process
+	// takes its partitions back at once instead of after the session timeout.
+	p := e.spawn("hookpipe", suiteBroker.addrs, "--instance-id", "crash-0")
 	l := newLoader("crash", 50, func() []string { return []string{p.addr} })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

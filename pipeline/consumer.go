@@ -109,23 +109,27 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		jobs:  make(chan job),
 		parts: make(map[topicPartition]*partition),
 	}
-	cl, err := cfg.Kafka.NewClient(
+	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.ConsumeTopics(cfg.Topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxBytes(8<<20),
+		kgo.FetchMaxBytes(8 << 20),
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(time.Second),
 		// A crashed member holds its partitions until its session
 		// expires, and a member that died while joining holds up the
 		// next rebalance for the rebalance timeout: 10s and 30s rather
 		// than Kafka's 45s and 60s. A revoke takes at most RevokeGrace.
-		kgo.SessionTimeout(10*time.Second),
+		kgo.SessionTimeout(10 * time.Second),
 		kgo.RebalanceTimeout(max(30*time.Second, cfg.RevokeGrace+20*time.Second)),
 		kgo.OnPartitionsAssigned(c.assigned),
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
-	)
+	}
+	if id := cfg.Kafka.InstanceID; id != "" {
+		opts = append(opts, kgo.InstanceID(id))
+	}
+	cl, err := cfg.Kafka.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Group, err)
 	}

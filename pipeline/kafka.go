@@ -15,6 +15,12 @@ type KafkaConfig struct {
 	// ClientID names the process's clients to the brokers. Default
 	// "hookpipe".
 	ClientID string
+	// InstanceID, when set, makes this process a static member of its
+	// consumer groups: restarted with the same id it takes back its
+	// partitions at once instead of after the dead member's session
+	// times out; stopped, it keeps them for the session timeout (10s).
+	// Each process needs its own id (a StatefulSet's pod name, say).
+	InstanceID string
 	// Logger, when set, receives kgo's warnings and errors.
 	Logger *slog.Logger
 	// Extra options are added to every client (tests use it to tune

@@ -18,7 +18,7 @@ import (
 // runFlags are the flags of 'hookpipe run', with design.md's defaults.
 type runFlags struct {
 	connectors, listen, brokers, embeddedListen, dataDir string
-	prefix, stageList, logLevel                          string
+	prefix, stageList, logLevel, instanceID              string
 	cpuProfile, memProfile                               string
 	partitions, replication                              int
 	maxBody                                              int64
@@ -36,6 +36,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames, ","), "comma-separated `stages` to run in this process")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `id`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID; empty: dynamic membership)")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
 	fs.IntVar(&f.maxEventBytes, "max-event-bytes", 64<<10, "largest single event (envelope) in an ingest request")
@@ -104,7 +105,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *slog.Logger) stages.Options {
 	return stages.Options{
 		Connectors:   conns,
-		Kafka:        pipeline.KafkaConfig{Brokers: brokers, Logger: log},
+		Kafka:        pipeline.KafkaConfig{Brokers: brokers, Logger: log, InstanceID: f.instanceID},
 		Topics:       pipeline.Topics{Prefix: f.prefix},
 		TopicOptions: pipeline.TopicOptions{Partitions: int32(f.partitions), ReplicationFactor: int16(f.replication)},
 		Stages:       splitList(f.stageList),
