@@ -1,4 +1,5 @@
 # hookpipe — the two commands a user needs are `make run` and `make test`.
+SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/hookpipe
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -38,7 +39,12 @@ run: build
 # Apache Kafka), else on a testcontainers Kafka when Docker answers, else on
 # the embedded broker.
 test: fmt-check vet
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /integration$$)
+	@mkdir -p bin; set -o pipefail; \
+	echo "$(GO) test -race -count=1 -timeout 20m -v ./integration   (full log: bin/integration.log)"; \
+	$(GO) test -race -count=1 -timeout 20m -v ./integration 2>&1 | tee bin/integration.log \
+	  | grep --line-buffered -E '^(integration|--- |ok |FAIL|PASS$$)|RESULT' \
+	  || { echo "integration tests failed; the end of bin/integration.log:"; tail -n 150 bin/integration.log; exit 1; }
 	@$(MAKE) --no-print-directory fuzz-short
 
 fuzz-short:

@@ -221,6 +221,8 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 		return nil, "", "needs a three-node cluster (RF=3, min.insync.replicas=2): set HOOKPIPE_FAULT_CLUSTER=1 for the test to start one with kafka-local.sh, or point KAFKA_BROKERS at a running `kafka-local.sh up --brokers 3`; " + why3
 	}
 	state = filepath.Join(t.TempDir(), "kafka3")
+	// Its own ports, so that it runs beside the single broker CI starts.
+	t.Setenv("HOOKPIPE_KAFKA_PORT", "29092")
 	out, err := kafkaLocal(state, "up", "--brokers", "3")
 	t.Cleanup(func() {
 		if _, err := kafkaLocal(state, "down"); err != nil {
@@ -229,7 +231,7 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	})
 	if err != nil {
 		if strings.Contains(out, "already in use") {
-			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but kafka-local.sh's fixed ports (19092-19094, 19192-19194) are taken, most likely by the single-node broker; the two cannot coexist: " + lastLine(out)
+			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but ports 29092-29094 or 29192-29194 are taken: " + lastLine(out)
 		}
 		t.Fatalf("starting the three-node cluster: %v", err)
 	}

@@ -25,6 +25,9 @@
 #   BROKERS                  node count for `up` when --brokers is not given (1 or 3; default 1)
 #   HOOKPIPE_KAFKA_HOME      jar cache (default ~/.cache/hookpipe/kafka-<version>)
 #   HOOKPIPE_KAFKA_STATE     data dirs, logs, pid files (default <repo>/.kafka-local)
+#   HOOKPIPE_KAFKA_PORT      first broker port (default 19092; node K listens on +K, its
+#                            controller on +100+K); a second cluster needs its own port and
+#                            state dir, and every command for it the same two
 #   HOOKPIPE_KAFKA_TIMEOUT   seconds `up`/`start-node` wait for readiness (default 90; 180 for
 #                            `up --brokers 3`)
 #   HOOKPIPE_KAFKA_HEAP      broker heap flags (default "-Xms256m -Xmx512m")
@@ -35,8 +38,8 @@ readonly KAFKA_VERSION="4.1.1"
 readonly SCALA_VERSION="2.13"
 readonly LOG4J_VERSION="2.24.3"
 readonly DEP_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.6.1"
-readonly BROKER_BASE_PORT=19092
-readonly CONTROLLER_BASE_PORT=19192
+readonly BROKER_BASE_PORT="${HOOKPIPE_KAFKA_PORT:-19092}"
+readonly CONTROLLER_BASE_PORT="$((BROKER_BASE_PORT + 100))"
 readonly READY_TOPIC="_hookpipe_ready"
 
 : "${HOME:=$(cd ~ && pwd)}"
