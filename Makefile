@@ -17,7 +17,7 @@ FUZZ_TARGETS := ./stages/ingest:FuzzDecode ./pipeline:FuzzLoadConnectors ./pipel
 FUZZTIME     ?= 5m
 SHORT_FUZZTIME ?= 10s
 
-.PHONY: all build run test vet fmt-check bench fuzz fuzz-short soak clean \
+.PHONY: all build run test vet fmt-check bench bench-micro fuzz fuzz-short soak clean \
         kafka-local-up kafka-local-down kafka-up kafka-down
 
 all: build
@@ -68,8 +68,16 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# bench: hookpipe bench, every scenario at its default size (a few minutes);
+# BENCH_FLAGS=--quick for a run under a minute, --brokers LIST for a real
+# Kafka, --json FILE to keep the results.
+BENCH_FLAGS ?=
+bench: build
+	$(BIN) bench $(BENCH_FLAGS)
+
+# bench-micro: go test benchmarks of the hot pieces, with allocations.
+bench-micro:
+	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/... ./stages/...
 
 clean:
 	rm -rf bin data .kafka-local

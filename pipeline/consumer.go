@@ -37,7 +37,7 @@ type ConsumerConfig struct {
 	// started (waiting for an in-flight slot or for DueAt). When it is
 	// reached the partition's fetching pauses, and resumes at half, so
 	// memory stays bounded however large the backlog is. Default
-	// min(MaxInFlight, 1000).
+	// min(MaxInFlight, 256).
 	MaxQueued int
 	// DueAt, when set, returns when a record may be handled; records of a
 	// partition are started in order of offset, so a partition waits for
@@ -91,7 +91,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
 	if cfg.MaxQueued <= 0 {
-		cfg.MaxQueued = min(cfg.MaxInFlight, 1000)
+		cfg.MaxQueued = min(cfg.MaxInFlight, 256)
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 15 * time.Second

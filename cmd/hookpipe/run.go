@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -23,6 +24,7 @@ type runFlags struct {
 	partitions, replication                              int
 	maxBody                                              int64
 	maxEvents, maxEventBytes, maxDepth                   int
+	memLimitMiB                                          int
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -41,6 +43,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
 	fs.IntVar(&f.maxEventBytes, "max-event-bytes", 64<<10, "largest single event (envelope) in an ingest request")
 	fs.IntVar(&f.maxDepth, "max-depth", 32, "deepest JSON nesting of one event")
+	fs.IntVar(&f.memLimitMiB, "memory-limit-mib", 256, "soft limit of the Go runtime's memory, in MiB: the GC works harder near it instead of letting garbage double the heap (0: none; ignored when GOMEMLIMIT is set, and with the embedded broker, whose data lives in the process)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for 'hookpipe bench')")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
 }
@@ -59,6 +62,8 @@ func (f *runFlags) check() error {
 		return fmt.Errorf("--max-event-bytes %d: want at least 256", f.maxEventBytes)
 	case f.maxDepth < 4 || f.maxDepth > 1000:
 		return fmt.Errorf("--max-depth %d: want 4 to 1000", f.maxDepth)
+	case f.memLimitMiB < 0:
+		return fmt.Errorf("--memory-limit-mib %d: want 0 (none) or more", f.memLimitMiB)
 	}
 	return nil
 }
@@ -92,6 +97,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 		return err
 	}
 	defer stop()
+	if len(splitList(f.brokers)) > 0 && f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(int64(f.memLimitMiB) << 20)
+	}
 	p, err := stages.New(ctx, f.options(conns, brokers, log))
 	if err != nil {
 		return err
