@@ -74,7 +74,14 @@ type Consumer struct {
 
 	mu    sync.Mutex // guards parts
 	parts map[topicPartition]*partition
+
+	joined atomic.Bool // the group assigned this member at least once
 }
+
+// Joined reports whether the consumer has joined its group (and been
+// given its partitions, perhaps none) since it started: before that, new
+// records wait for the join.
+func (c *Consumer) Joined() bool { return c.joined.Load() }
 
 type topicPartition struct {
 	topic     string

@@ -21,6 +21,7 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 			}
 		}
 	}
+	c.joined.Store(true)
 	c.log.Debug("partitions assigned", "partitions", assigned)
 }
 

@@ -17,6 +17,12 @@ type Stage interface {
 	Run(ctx context.Context) error
 }
 
+// Readier is a Stage that can say whether it is ready to work, such as a
+// consumer that has joined its group.
+type Readier interface {
+	Ready() bool
+}
+
 // Runner runs stages together: when one fails, the others are stopped.
 type Runner struct {
 	stages  []Stage
@@ -31,6 +37,20 @@ func NewRunner(log *slog.Logger, stages ...Stage) *Runner {
 
 // Running reports whether every stage is running.
 func (r *Runner) Running() bool { return int(r.running.Load()) == len(r.stages) }
+
+// NotReady lists the stages that are not running or not ready yet.
+func (r *Runner) NotReady() []string {
+	var out []string
+	if !r.Running() {
+		out = append(out, "stages starting")
+	}
+	for _, s := range r.stages {
+		if rd, ok := s.(Readier); ok && !rd.Ready() {
+			out = append(out, s.Name())
+		}
+	}
+	return out
+}
 
 // Names lists the stages.
 func (r *Runner) Names() []string {

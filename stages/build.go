@@ -3,8 +3,10 @@ package stages
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/deliver"
@@ -78,8 +80,11 @@ func (p *Pipeline) api() http.Handler {
 // readyCheck: Kafka answers, topics were ensured (New did), and every
 // stage is running.
 func (p *Pipeline) readyCheck(ctx context.Context) error {
-	if !p.ready.Load() || !p.runner.Running() {
-		return errors.New("stages not running")
+	if !p.ready.Load() {
+		return errors.New("not started")
+	}
+	if waiting := p.runner.NotReady(); len(waiting) > 0 {
+		return fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
 	}
 	if err := p.admin.Ping(ctx); err != nil {
 		return errors.New("kafka unreachable")

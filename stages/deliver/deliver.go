@@ -79,6 +79,9 @@ func newStage(name string, cfg Config, w *worker, group string, topics []string,
 	return &Stage{name: name, consumer: c}, nil
 }
 
+// Ready reports whether the stage has joined its consumer group.
+func (s *Stage) Ready() bool { return s.consumer.Joined() }
+
 // Name returns "deliver <connector>" or "retry <connector>".
 func (s *Stage) Name() string { return s.name }
 

@@ -86,6 +86,9 @@ func New(cfg Config) (*Stage, error) {
 	return s, nil
 }
 
+// Ready reports whether the stage has joined its consumer group.
+func (s *Stage) Ready() bool { return s.consumer.Joined() }
+
 // Name returns "fanout".
 func (s *Stage) Name() string { return "fanout" }
 
