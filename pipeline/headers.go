@@ -42,20 +42,49 @@ func ReadMeta(r *kgo.Record) Meta {
 	for _, h := range r.Headers {
 		switch h.Key {
 		case HeaderIngestTime:
-			if ms, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil {
+			if ms, ok := parseDecimal(h.Value); ok {
 				m.IngestTime = time.UnixMilli(ms)
 			}
 		case HeaderEventID:
 			m.EventID = string(h.Value)
 		case HeaderEventType:
-			m.EventType = string(h.Value)
+			m.EventType = internEventType(h.Value)
 		case HeaderAttempts:
-			m.Attempts, _ = strconv.Atoi(string(h.Value))
+			if n, ok := parseDecimal(h.Value); ok && n < 1<<31 {
+				m.Attempts = int(n)
+			}
 		case HeaderLastError:
 			m.LastError = string(h.Value)
 		}
 	}
 	return m
+}
+
+// parseDecimal parses a non-negative decimal of at most 18 digits without
+// allocating.
+func parseDecimal(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+// internEventType returns b as a string, without allocating when it is
+// one of EventTypes.
+func internEventType(b []byte) string {
+	for _, t := range EventTypes {
+		if string(b) == t {
+			return t
+		}
+	}
+	return string(b)
 }
 
 // Headers encodes m as record headers; reason, when not empty, is added as

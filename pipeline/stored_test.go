@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -67,5 +68,21 @@ func BenchmarkProject(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		sb, _ := ParseStored(rec)
 		buf = r.Project(buf[:0], &sb)
+	}
+}
+
+// Meta survives a round trip through record headers, and malformed
+// numbers are ignored rather than misread.
+func TestMetaHeadersRoundTrip(t *testing.T) {
+	m := Meta{IngestTime: time.UnixMilli(1764064800123), EventID: "e1", EventType: "co2", Attempts: 7, LastError: "503 Service Unavailable"}
+	got := ReadMeta(&kgo.Record{Headers: m.Headers("why")})
+	if got != m {
+		t.Fatalf("round trip %+v, want %+v", got, m)
+	}
+	bad := ReadMeta(&kgo.Record{Timestamp: time.UnixMilli(5), Headers: []kgo.RecordHeader{
+		{Key: HeaderIngestTime, Value: []byte("-3")}, {Key: HeaderAttempts, Value: []byte("9x")},
+	}})
+	if !bad.IngestTime.Equal(time.UnixMilli(5)) || bad.Attempts != 0 {
+		t.Fatalf("malformed headers read as %+v", bad)
 	}
 }
