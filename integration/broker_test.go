@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 	fmt.Printf("integration suite: running on %s (%s)\n", b.kind, strings.Join(b.addrs, ","))
 	code := m.Run()
 	stop()
+	removeBinary()
 	os.Exit(code)
 }
 

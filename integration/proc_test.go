@@ -20,14 +20,22 @@ import (
 var binary struct {
 	once sync.Once
 	path string
+	dir  string // the build directory, removed by TestMain at the end
 	err  error
+}
+
+// removeBinary deletes the binary built for this run, if any.
+func removeBinary() {
+	if binary.dir != "" {
+		_ = os.RemoveAll(binary.dir)
+	}
 }
 
 // hookpipeBinary builds cmd/hookpipe once (without -race: the pipeline
 // under test is the subprocess, and a plain build links in seconds) and
 // returns its path; HOOKPIPE_BIN, when set, names a prebuilt binary to use
-// instead. Build directories older than a day, left by earlier
-// runs, are swept first; the package has no TestMain hook of its own.
+// instead. TestMain removes the build at the end; directories older than
+// a day, left by runs that were killed, are swept first.
 func hookpipeBinary(t *testing.T) string {
 	t.Helper()
 	binary.once.Do(func() {
@@ -41,6 +49,7 @@ func hookpipeBinary(t *testing.T) string {
 			binary.err = err
 			return
 		}
+		binary.dir = dir
 		path := filepath.Join(dir, "hookpipe")
 		cmd := exec.Command("go", "build", "-o", path, "github.com/hookpipe/hookpipe/cmd/hookpipe")
 		out, err := cmd.CombinedOutput()
