@@ -7,6 +7,7 @@
 //	hookpipe run       [flags]   run the pipeline (all stages by default)
 //	hookpipe validate  [flags]   check connectors.d and print every error
 //	hookpipe receive   [flags]   a development webhook receiver
+//	hookpipe replay    [flags]   send a connector's dead letters again
 //	hookpipe bench     [flags]   measure the pipeline on this machine
 //	hookpipe version
 package main
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "receive":
 		return cmdReceive(ctx, args[1:], stdout, stderr)
+	case "replay":
+		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -79,6 +82,7 @@ commands:
   run        run the pipeline: ingest API, fanout, deliver and retry stages
   validate   check the connector files and print every error
   receive    run a development webhook receiver that verifies signatures
+  replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
   version    print the version
 

@@ -1,0 +1,144 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// Config configures one replay.
+type Config struct {
+	// Connector names the connector whose DLQ is replayed.
+	Connector string
+	// Topics names the topics; the replay's consumer group is
+	// <p>.replay.<name>, so a second replay does not repeat the first.
+	Topics pipeline.Topics
+	// Kafka says how to reach Kafka.
+	Kafka pipeline.KafkaConfig
+	// Idle ends the replay with an error when no record arrives for this
+	// long although the DLQ's end was not reached. Default 30s.
+	Idle time.Duration
+}
+
+// Run replays every dead letter up to the DLQ's end as it was when Run
+// started, and returns how many it replayed. A record's offset is committed
+// only after Kafka acknowledged its copy on the main topic, so an
+// interrupted replay resumes where it stopped and never loses one; it may
+// copy a record twice, which receivers deduplicate by eventId.
+func Run(ctx context.Context, cfg Config) (int, error) {
+	if cfg.Idle <= 0 {
+		cfg.Idle = 30 * time.Second
+	}
+	dlq := cfg.Topics.DLQ(cfg.Connector)
+	group := cfg.Topics.Prefix + ".replay." + cfg.Connector
+	cl, err := cfg.Kafka.NewClient(
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+	)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	left, err := remaining(ctx, kadm.NewClient(cl), group, dlq)
+	if err != nil {
+		return 0, err
+	}
+	return copyUntil(ctx, cl, cfg, left)
+}
+
+// remaining returns, per partition of the DLQ with records the group has
+// not committed, the end offset to read up to.
+func remaining(ctx context.Context, adm *kadm.Client, group, dlq string) (map[int32]int64, error) {
+	ends, err := adm.ListEndOffsets(ctx, dlq)
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", dlq, err)
+	}
+	if err := ends.Error(); err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", dlq, err)
+	}
+	committed, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = nil, nil // the first replay: nothing committed yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("offsets of group %s: %w", group, err)
+	}
+	left := make(map[int32]int64)
+	ends.Each(func(o kadm.ListedOffset) {
+		at := int64(0)
+		if c, ok := committed.Lookup(dlq, o.Partition); ok {
+			at = c.At
+		}
+		if o.Offset > at {
+			left[o.Partition] = o.Offset
+		}
+	})
+	return left, nil
+}
+
+// copyUntil copies records until every partition in left reached its end.
+func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]int64) (int, error) {
+	n := 0
+	for len(left) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, cfg.Idle)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if err := fetchError(fs); err != nil {
+			return n, err
+		}
+		recs := fs.Records()
+		if len(recs) == 0 {
+			return n, fmt.Errorf("no record for %s, %d partition(s) not at their end", cfg.Idle, len(left))
+		}
+		if err := copyBatch(ctx, cl, cfg, recs); err != nil {
+			return n, err
+		}
+		n += len(recs)
+		for _, r := range recs {
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		}
+	}
+	return n, nil
+}
+
+func fetchError(fs kgo.Fetches) error {
+	var first error
+	fs.EachError(func(t string, p int32, err error) {
+		if first == nil && !errors.Is(err, context.DeadlineExceeded) {
+			first = fmt.Errorf("fetch %s/%d: %w", t, p, err)
+		}
+	})
+	return first
+}
+
+// copyBatch writes recs to the main topic with a fresh ingest time and no
+// attempts, waits for Kafka, then commits them.
+func copyBatch(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
+	now := time.Now()
+	topic := cfg.Topics.Connector(cfg.Connector)
+	outs := make([]*kgo.Record, len(recs))
+	for i, r := range recs {
+		m := pipeline.ReadMeta(r)
+		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
+		outs[i] = &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}
+	}
+	if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
+		return fmt.Errorf("write to %s: %w", topic, err)
+	}
+	if err := cl.CommitRecords(ctx, recs...); err != nil {
+		return fmt.Errorf("commit replayed records: %w", err)
+	}
+	return nil
+}
