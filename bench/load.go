@@ -79,7 +79,7 @@ func schedule(ctx context.Context, cfg loadConfig, ch chan<- batch) {
 		b := batch{first: seq, n: min(cfg.Batch, cfg.First+cfg.Events-seq), at: -1}
 		if interval > 0 {
 			b.at = int64(base + time.Duration(k)*interval)
-			if wait := time.Duration(b.at) - time.Since(cfg.T0); wait > 0 && !sleepCtx(ctx, wait) {
+			if wait := time.Duration(b.at) - time.Since(cfg.T0); wait > 0 && !pipeline.Sleep(ctx, wait) {
 				return
 			}
 		}
@@ -104,7 +104,7 @@ func post(ctx context.Context, client *http.Client, cfg loadConfig, b batch, buf
 		buf.Write(appendEnvelope(buf.AvailableBuffer(), b.first+i, sent))
 	}
 	for attempt := range 3 {
-		if attempt > 0 && !sleepCtx(ctx, time.Duration(attempt)*200*time.Millisecond) {
+		if attempt > 0 && !pipeline.Sleep(ctx, time.Duration(attempt)*200*time.Millisecond) {
 			return false
 		}
 		if postOnce(ctx, client, cfg.URL, buf.Bytes()) == nil {

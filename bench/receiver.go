@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // recorder counts deliveries of the events 0..n-1 and keeps, for each, the
@@ -170,7 +172,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
 		return
 	}
-	if r.cfg.Latency > 0 && !sleepCtx(req.Context(), r.cfg.Latency) {
+	if r.cfg.Latency > 0 && !pipeline.Sleep(req.Context(), r.cfg.Latency) {
 		return
 	}
 	if r.cfg.FailureRate > 0 && rand.Float64() < r.cfg.FailureRate {
@@ -181,18 +183,6 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.rec.record(buf.Bytes(), int64(time.Since(r.rec.t0)))
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// sleepCtx waits d or until ctx ends; it reports whether d elapsed.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // errIncomplete marks a run in which not every event arrived in time.

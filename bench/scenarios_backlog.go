@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/xid"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // runBacklog queues BacklogEvents while no deliver stage runs (a process
@@ -91,7 +93,7 @@ func (b *Bench) waitFanout(ctx context.Context, prefix string, timeout time.Dura
 		if err == nil {
 			last = fmt.Errorf("fanout lag %d", lag)
 		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
+		if !pipeline.Sleep(ctx, 200*time.Millisecond) {
 			return ctx.Err()
 		}
 	}

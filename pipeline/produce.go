@@ -24,12 +24,8 @@ func ProduceAcked(ctx context.Context, cl *kgo.Client, log *slog.Logger, r *kgo.
 			return ctx.Err()
 		}
 		log.Warn("produce failed, retrying", "topic", r.Topic, "err", err, "in", pause)
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !Sleep(ctx, pause) {
 			return ctx.Err()
-		case <-t.C:
 		}
 		pause = min(2*pause, 5*time.Second)
 	}

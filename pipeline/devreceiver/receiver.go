@@ -2,7 +2,6 @@ package devreceiver
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/signature"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // DefaultMaxBodyBytes is the default cap on a request body (1 MiB).
@@ -116,7 +117,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.refuseBody(w, now, err)
 		return
 	}
-	if !sleep(req.Context(), r.opts.Latency) {
+	if !pipeline.Sleep(req.Context(), r.opts.Latency) {
 		return // the client is gone; nobody to answer
 	}
 	state, err := r.verify(req.Header, body, now)
@@ -205,21 +206,6 @@ func (r *Receiver) println(line string) {
 	// A dev console that cannot be written to is not worth failing a
 	// request for; the counters still record the request.
 	_, _ = io.WriteString(r.opts.Out, line+"\n")
-}
-
-// sleep waits for d, or until ctx ends, and reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // maxDataLen is how much of an event's compact data JSON a line shows.
