@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -106,7 +108,7 @@ func setup(opts Options) (*Bench, func(), error) {
 	closers = append(closers, func() { os.RemoveAll(tmp) })
 	broker := "real Kafka at " + strings.Join(opts.Brokers, ",")
 	if len(b.brokers) == 0 {
-		c, err := pipeline.StartEmbedded(pipeline.EmbeddedConfig{Listen: "127.0.0.1:0"})
+		c, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Listen: "127.0.0.1:0"})
 		if err != nil {
 			release()
 			return nil, nil, err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/config"
 )
 
 // The connector file the bench writes is one hookpipe accepts, with the
@@ -23,9 +23,9 @@ func TestConnectorsHCLLoads(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "bench.hcl"), []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, diags := pipeline.LoadConnectors(dir, func(string) (string, bool) { return "", false })
+	got, diags := config.LoadConnectors(dir, func(string) (string, bool) { return "", false })
 	if diags.HasErrors() {
-		t.Fatalf("LoadConnectors: %s\n%s", pipeline.FormatDiagnostics(diags), hcl)
+		t.Fatalf("LoadConnectors: %s\n%s", config.FormatDiagnostics(diags), hcl)
 	}
 	if len(got) != 2 || got[0].Name != "failing" || got[0].MaxInFlight != 12 || got[1].MaxInFlight != 1000 {
 		t.Fatalf("connectors = %+v", got)

@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/testcontainers/testcontainers-go"
 	tckafka "github.com/testcontainers/testcontainers-go/modules/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // testcontainersImage is the Kafka image the testcontainers path runs; the
@@ -57,7 +57,7 @@ func chooseBroker() (broker, func(), error) {
 	if err != nil {
 		return broker{}, nil, err
 	}
-	c, err := pipeline.StartEmbedded(pipeline.EmbeddedConfig{Listen: "127.0.0.1:0", DataDir: dir})
+	c, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Listen: "127.0.0.1:0", DataDir: dir})
 	if err != nil {
 		return broker{}, nil, err
 	}

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // Faults at the endpoint: an outage, expiry past max_age, and requests
@@ -224,7 +224,7 @@ func waitCommitted(t *testing.T, e *env, group, topic string) {
 
 // committedLag returns how many records of topic lie past group's
 // committed offsets, with the per-partition detail.
-func committedLag(kc pipeline.KafkaConfig, group, topic string) (lag int64, detail string, err error) {
+func committedLag(kc kafka.Config, group, topic string) (lag int64, detail string, err error) {
 	cl, err := kc.NewClient()
 	if err != nil {
 		return 0, "", err

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // The fault suite: each test ingests through a client that retries until
@@ -293,7 +293,7 @@ func TestFaultBrokerLoss(t *testing.T) {
 // min.insync.replicas=2.
 func checkReplication(t *testing.T, brokers []string, topic string) {
 	t.Helper()
-	kc, err := pipeline.KafkaConfig{Brokers: brokers, ClientID: "hookpipe-it"}.NewClient()
+	kc, err := kafka.Config{Brokers: brokers, ClientID: "hookpipe-it"}.NewClient()
 	if err != nil {
 		t.Fatal(err)
 	}

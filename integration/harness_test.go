@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/config"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -50,15 +53,15 @@ func (e *env) connector(name, body string) {
 	}
 }
 
-func (e *env) kafka() pipeline.KafkaConfig {
-	return pipeline.KafkaConfig{Brokers: suiteBroker.addrs, ClientID: "hookpipe-it"}
+func (e *env) kafka() kafka.Config {
+	return kafka.Config{Brokers: suiteBroker.addrs, ClientID: "hookpipe-it"}
 }
 
 func (e *env) topics() pipeline.Topics { return pipeline.Topics{Prefix: e.prefix} }
 
 // running is a pipeline started by start.
 type running struct {
-	p      *stages.Pipeline
+	p      *stages.Process
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -67,9 +70,9 @@ type running struct {
 // the test.
 func (e *env) start(stageList ...string) *running {
 	e.t.Helper()
-	conns, diags := pipeline.LoadConnectors(e.dir, os.LookupEnv)
+	conns, diags := config.LoadConnectors(e.dir, os.LookupEnv)
 	if diags.HasErrors() {
-		e.t.Fatalf("connectors: %s", pipeline.FormatDiagnostics(diags))
+		e.t.Fatalf("connectors: %s", config.FormatDiagnostics(diags))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -77,7 +80,7 @@ func (e *env) start(stageList ...string) *running {
 		Connectors:   conns,
 		Kafka:        e.kafka(),
 		Topics:       e.topics(),
-		TopicOptions: pipeline.TopicOptions{Partitions: 3},
+		TopicOptions: kafka.TopicOptions{Partitions: 3},
 		Stages:       stageList,
 		Listen:       "127.0.0.1:0",
 		Version:      "test",

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
 // Stopping the pipeline mid-stream and starting it again (on kfake, the
@@ -46,7 +46,7 @@ func restartEmbedded(t *testing.T) {
 		return
 	}
 	suiteBroker.embedded.Close()
-	c, err := pipeline.StartEmbedded(pipeline.EmbeddedConfig{Listen: suiteBroker.addrs[0], DataDir: suiteBroker.dataDir})
+	c, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Listen: suiteBroker.addrs[0], DataDir: suiteBroker.dataDir})
 	if err != nil {
 		t.Fatalf("restart embedded broker: %v", err)
 	}

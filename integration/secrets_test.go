@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/config"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/hookpipe/hookpipe/stages"
 )
 
@@ -71,14 +73,14 @@ func TestSecretsNeverShown(t *testing.T) {
 
 // startWith runs a pipeline with opts on top of the env's defaults and
 // returns it with a function that stops it and waits.
-func (e *env) startWith(opts stages.Options) (*stages.Pipeline, func()) {
+func (e *env) startWith(opts stages.Options) (*stages.Process, func()) {
 	e.t.Helper()
-	conns, diags := pipeline.LoadConnectors(e.dir, os.LookupEnv)
+	conns, diags := config.LoadConnectors(e.dir, os.LookupEnv)
 	if diags.HasErrors() {
-		e.t.Fatalf("connectors: %s", pipeline.FormatDiagnostics(diags))
+		e.t.Fatalf("connectors: %s", config.FormatDiagnostics(diags))
 	}
 	opts.Connectors, opts.Kafka, opts.Topics = conns, e.kafka(), e.topics()
-	opts.TopicOptions = pipeline.TopicOptions{Partitions: 3}
+	opts.TopicOptions = kafka.TopicOptions{Partitions: 3}
 	opts.Listen, opts.Version = "127.0.0.1:0", "test"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

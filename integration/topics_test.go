@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookpipe/hookpipe/pipeline/config"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 // Start-up creates every topic a connector needs with design.md's
@@ -21,7 +22,7 @@ func TestTopicsCreatedAndCorrected(t *testing.T) {
   retry {
     backoff = ["1s", "2s"]
   }`)
-	conns, _ := pipeline.LoadConnectors(e.dir, nil)
+	conns, _ := config.LoadConnectors(e.dir, nil)
 	cl, err := e.kafka().NewClient()
 	if err != nil {
 		t.Fatal(err)
@@ -31,9 +32,9 @@ func TestTopicsCreatedAndCorrected(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	specs := e.topics().Specs(conns)
-	opts := pipeline.TopicOptions{Partitions: 4}
+	opts := kafka.TopicOptions{Partitions: 4}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := pipeline.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
+	if err := kafka.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
@@ -49,7 +50,7 @@ func TestTopicsCreatedAndCorrected(t *testing.T) {
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &drift}}, e.topics().Connector("c")); err != nil {
 		t.Fatal(err)
 	}
-	if err := pipeline.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
+	if err := kafka.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
 		t.Fatal(err)
 	}
 	checkRetention(t, adm, want, 4)

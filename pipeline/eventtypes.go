@@ -1,7 +1,7 @@
 package pipeline
 
-// EventTypes lists the 19 event types a Data Connector knows, in DT's order.
-var EventTypes = [...]string{
+// eventTypes lists the 19 event types a Data Connector knows, in DT's order.
+var eventTypes = [...]string{
 	"touch", "temperature", "objectPresent", "humidity", "objectPresentCount",
 	"touchCount", "waterPresent", "networkStatus", "batteryStatus",
 	"labelsChanged", "connectionStatus", "ethernetStatus", "cellularStatus",
@@ -10,10 +10,14 @@ var EventTypes = [...]string{
 
 // KnownEventType reports whether t is one of EventTypes.
 func KnownEventType(t string) bool {
-	for _, k := range EventTypes {
+	for _, k := range eventTypes {
 		if k == t {
 			return true
 		}
 	}
 	return false
 }
+
+// EventTypes returns the 19 event types a Data Connector knows, in DT's
+// order; the slice is the caller's own.
+func EventTypes() []string { return append([]string(nil), eventTypes[:]...) }

@@ -77,9 +77,9 @@ func parseDecimal(b []byte) (int64, bool) {
 }
 
 // internEventType returns b as a string, without allocating when it is
-// one of EventTypes.
+// one of EventTypes().
 func internEventType(b []byte) string {
-	for _, t := range EventTypes {
+	for _, t := range eventTypes {
 		if string(b) == t {
 			return t
 		}

@@ -8,17 +8,16 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
 	"github.com/hookpipe/hookpipe/stages/ingest"
 )
 
-func (p *Pipeline) runs(stage string) bool { return slices.Contains(p.opts.Stages, stage) }
+func (p *Process) runs(stage string) bool { return slices.Contains(p.opts.Stages, stage) }
 
 // buildStages builds the consuming stages this process runs.
-func (p *Pipeline) buildStages() ([]pipeline.Stage, error) {
-	var out []pipeline.Stage
+func (p *Process) buildStages() ([]Stage, error) {
+	var out []Stage
 	if p.runs("fanout") {
 		s, err := fanout.New(fanout.Config{
 			Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
@@ -58,7 +57,7 @@ func (p *Pipeline) buildStages() ([]pipeline.Stage, error) {
 }
 
 // groups lists the consumer groups whose lag /metrics reports.
-func (p *Pipeline) groups() []string {
+func (p *Process) groups() []string {
 	gs := []string{p.opts.Topics.FanoutGroup()}
 	for _, c := range p.opts.Connectors {
 		gs = append(gs, p.opts.Topics.DeliverGroup(c.Name), p.opts.Topics.RetryGroup(c.Name))
@@ -66,20 +65,20 @@ func (p *Pipeline) groups() []string {
 	return gs
 }
 
-func (p *Pipeline) api() http.Handler {
-	cfg := pipeline.APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+func (p *Process) api() http.Handler {
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
 			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
 			Token: p.opts.IngestToken, Metrics: p.metrics, Logger: p.log,
 		})
 	}
-	return pipeline.NewAPI(cfg)
+	return NewAPI(cfg)
 }
 
 // readyCheck: Kafka answers, topics were ensured (New did), and every
 // stage is running.
-func (p *Pipeline) readyCheck(ctx context.Context) error {
+func (p *Process) readyCheck(ctx context.Context) error {
 	if !p.ready.Load() {
 		return errors.New("not started")
 	}

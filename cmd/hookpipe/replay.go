@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookpipe/hookpipe/pipeline/config"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/replay"
 )
@@ -32,16 +35,16 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("replay: no --brokers and no KAFKA_BROKERS")
 	}
 	topics := pipeline.Topics{Prefix: *prefix}
-	n, err := replay.Run(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: pipeline.KafkaConfig{Brokers: seeds}})
+	n, err := replay.Run(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: kafka.Config{Brokers: seeds}})
 	fmt.Fprintf(stdout, "replayed %d dead letter(s) from %s to %s\n", n, topics.DLQ(*name), topics.Connector(*name))
 	return err
 }
 
 // knownConnector fails unless dir's connectors load and include name.
 func knownConnector(dir, name string) error {
-	conns, diags := pipeline.LoadConnectors(dir, os.LookupEnv)
+	conns, diags := config.LoadConnectors(dir, os.LookupEnv)
 	if diags.HasErrors() {
-		return fmt.Errorf("%s:\n%s", dir, strings.TrimSpace(pipeline.FormatDiagnostics(diags)))
+		return fmt.Errorf("%s:\n%s", dir, strings.TrimSpace(config.FormatDiagnostics(diags)))
 	}
 	var names []string
 	for _, c := range conns {

@@ -11,6 +11,9 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/hookpipe/hookpipe/pipeline/config"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages"
 	"github.com/hookpipe/hookpipe/stages/ingest"
@@ -36,7 +39,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
-	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames, ","), "comma-separated `stages` to run in this process")
+	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "comma-separated `stages` to run in this process")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `id`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID; empty: dynamic membership)")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
@@ -82,9 +85,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	conns, diags := pipeline.LoadConnectors(f.connectors, os.LookupEnv)
+	conns, diags := config.LoadConnectors(f.connectors, os.LookupEnv)
 	if diags.HasErrors() {
-		fmt.Fprint(stderr, pipeline.FormatDiagnostics(diags))
+		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return errors.New("connector configuration has errors; nothing was started")
 	}
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
@@ -113,9 +116,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *slog.Logger) stages.Options {
 	return stages.Options{
 		Connectors:   conns,
-		Kafka:        pipeline.KafkaConfig{Brokers: brokers, Logger: log, InstanceID: f.instanceID},
+		Kafka:        kafka.Config{Brokers: brokers, Logger: log, InstanceID: f.instanceID},
 		Topics:       pipeline.Topics{Prefix: f.prefix},
-		TopicOptions: pipeline.TopicOptions{Partitions: int32(f.partitions), ReplicationFactor: int16(f.replication)},
+		TopicOptions: kafka.TopicOptions{Partitions: int32(f.partitions), ReplicationFactor: int16(f.replication)},
 		Stages:       splitList(f.stageList),
 		Listen:       f.listen,
 		IngestToken:  os.Getenv("HOOKPIPE_INGEST_TOKEN"),
@@ -131,7 +134,7 @@ func brokersFor(f runFlags, log *slog.Logger) ([]string, func(), error) {
 	if b := splitList(f.brokers); len(b) > 0 {
 		return b, func() {}, nil
 	}
-	c, err := pipeline.StartEmbedded(pipeline.EmbeddedConfig{Listen: f.embeddedListen, DataDir: f.dataDir})
+	c, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Listen: f.embeddedListen, DataDir: f.dataDir})
 	if err != nil {
 		return nil, nil, err
 	}

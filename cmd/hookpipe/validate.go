@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/config"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
@@ -14,9 +14,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	conns, diags := pipeline.LoadConnectors(*dir, os.LookupEnv)
+	conns, diags := config.LoadConnectors(*dir, os.LookupEnv)
 	if len(diags) > 0 {
-		fmt.Fprint(stderr, pipeline.FormatDiagnostics(diags))
+		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 	}
 	if diags.HasErrors() {
 		return fmt.Errorf("%s: %d error(s)", *dir, len(diags.Errs()))

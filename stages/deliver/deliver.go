@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -19,11 +22,11 @@ type Config struct {
 	// Topics names the topics and groups.
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
-	Kafka pipeline.KafkaConfig
+	Kafka kafka.Config
 	// Producer writes retry and DLQ records; shared by the process.
 	Producer *kgo.Client
 	// Metrics records outcomes; may be nil.
-	Metrics *pipeline.ConnectorMetrics
+	Metrics *metrics.ConnectorMetrics
 	// Version goes into the User-Agent: hookpipe/<version>.
 	Version string
 	// HTTPClient overrides the client built for the connector (tests use
@@ -36,7 +39,7 @@ type Config struct {
 // Stage is a running deliver or retry stage for one connector.
 type Stage struct {
 	name     string
-	consumer *pipeline.Consumer
+	consumer *kafka.Consumer
 }
 
 // NewDeliver returns the deliver stage: consumer group <p>.deliver.<name>
@@ -63,7 +66,7 @@ func NewRetry(cfg Config) (*Stage, error) {
 }
 
 func newStage(name string, cfg Config, w *worker, group string, topics []string, due func(*kgo.Record) time.Time) (*Stage, error) {
-	c, err := pipeline.NewConsumer(pipeline.ConsumerConfig{
+	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:       cfg.Kafka,
 		Group:       group,
 		Topics:      topics,
@@ -86,5 +89,5 @@ func (s *Stage) Ready() bool { return s.consumer.Joined() }
 func (s *Stage) Name() string { return s.name }
 
 // Run delivers until ctx ends, then settles in-flight requests and commits
-// (see pipeline.Consumer.Run).
+// (see kafka.Consumer.Run).
 func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/config"
+
 	"github.com/hookpipe/hookpipe/pipeline"
 )
 
@@ -98,9 +100,9 @@ func loadTLSConnector(t *testing.T, url, tlsBlock string, files map[string][]byt
 	if err := os.WriteFile(filepath.Join(dir, "c.hcl"), []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conns, diags := pipeline.LoadConnectors(dir, func(string) (string, bool) { return "", false })
+	conns, diags := config.LoadConnectors(dir, func(string) (string, bool) { return "", false })
 	if diags.HasErrors() {
-		t.Fatalf("load: %s", pipeline.FormatDiagnostics(diags))
+		t.Fatalf("load: %s", config.FormatDiagnostics(diags))
 	}
 	return conns[0]
 }
@@ -140,8 +142,8 @@ func TestTLSConfigErrors(t *testing.T) {
 	src := "connector \"a\" {\n  url = \"https://x.example\"\n  tls {\n    ca_file = \"junk.pem\"\n  }\n}\n" +
 		"connector \"b\" {\n  url = \"https://x.example\"\n  tls {\n    cert_file = \"c.pem\"\n  }\n}\n"
 	_ = os.WriteFile(filepath.Join(dir, "c.hcl"), []byte(src), 0o600)
-	_, diags := pipeline.LoadConnectors(dir, func(string) (string, bool) { return "", false })
-	got := pipeline.FormatDiagnostics(diags)
+	_, diags := config.LoadConnectors(dir, func(string) (string, bool) { return "", false })
+	got := config.FormatDiagnostics(diags)
 	for _, want := range []string{
 		"c.hcl:4:15: Invalid ca_file: \"junk.pem\" holds no PEM certificate.",
 		"c.hcl:7:1: Incomplete client certificate: Set both cert_file and key_file, or neither.",

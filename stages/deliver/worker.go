@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -17,7 +20,7 @@ type worker struct {
 	topics   pipeline.Topics
 	sender   *Sender
 	producer *kgo.Client
-	metrics  *pipeline.ConnectorMetrics
+	metrics  *metrics.ConnectorMetrics
 	log      *slog.Logger
 	tiers    map[string]int // topic → tier; -1 is the main topic
 }
@@ -87,5 +90,5 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 // to acknowledge it, retrying until it is acknowledged or ctx ends.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
 	out := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: meta.Headers(reason)}
-	return pipeline.ProduceAcked(ctx, w.producer, w.log, out)
+	return kafka.ProduceAcked(ctx, w.producer, w.log, out)
 }

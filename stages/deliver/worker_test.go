@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -35,7 +37,7 @@ func testWorker(t *testing.T, srv *httptest.Server, secret string) (*worker, *kg
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := pipeline.KafkaConfig{Brokers: c.ListenAddrs()}
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
 	prod, err := kc.NewClient()
 	if err != nil {
 		t.Fatal(err)

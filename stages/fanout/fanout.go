@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -23,11 +26,11 @@ type Config struct {
 	// Topics names the topics and the group.
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
-	Kafka pipeline.KafkaConfig
+	Kafka kafka.Config
 	// Producer writes the connector topics; shared by the process.
 	Producer *kgo.Client
 	// Metrics records events and outputs; may be nil.
-	Metrics *pipeline.Metrics
+	Metrics *metrics.Metrics
 	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight.
 	MaxInFlight int
 	// Logger; default slog.Default().
@@ -36,10 +39,10 @@ type Config struct {
 
 // Stage is the running fanout stage.
 type Stage struct {
-	consumer *pipeline.Consumer
+	consumer *kafka.Consumer
 	targets  []target
 	producer *kgo.Client
-	metrics  *pipeline.Metrics
+	metrics  *metrics.Metrics
 	log      *slog.Logger
 }
 
@@ -48,7 +51,7 @@ type target struct {
 	conn     *pipeline.Connector
 	topic    string
 	renderer *pipeline.Renderer
-	metrics  *pipeline.ConnectorMetrics
+	metrics  *metrics.ConnectorMetrics
 }
 
 // New returns the fanout stage for cfg.
@@ -71,7 +74,7 @@ func New(cfg Config) (*Stage, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	c, err := pipeline.NewConsumer(pipeline.ConsumerConfig{
+	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:       cfg.Kafka,
 		Group:       cfg.Topics.FanoutGroup(),
 		Topics:      []string{cfg.Topics.Events()},
@@ -93,7 +96,7 @@ func (s *Stage) Ready() bool { return s.consumer.Joined() }
 func (s *Stage) Name() string { return "fanout" }
 
 // Run fans out until ctx ends, then settles and commits (see
-// pipeline.Consumer.Run).
+// kafka.Consumer.Run).
 func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
 
 // handle renders and writes one event's bodies, and returns nil once Kafka
@@ -168,7 +171,7 @@ func (s *Stage) produceAll(ctx context.Context, outs []*kgo.Record) error {
 		if err == nil {
 			continue
 		}
-		if err := pipeline.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
+		if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -34,10 +37,10 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	kc := pipeline.KafkaConfig{Brokers: c.ListenAddrs()}
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
 	prod, _ := kc.NewClient()
 	defer prod.Close()
-	metrics := pipeline.NewMetrics()
+	metrics := metrics.NewMetrics()
 	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc, Producer: prod, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +98,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	}
 }
 
-func counter(t *testing.T, m *pipeline.Metrics, name string) float64 {
+func counter(t *testing.T, m *metrics.Metrics, name string) float64 {
 	t.Helper()
 	mfs, err := m.Registry().Gather()
 	if err != nil {
@@ -109,7 +112,7 @@ func counter(t *testing.T, m *pipeline.Metrics, name string) float64 {
 	return -1
 }
 
-func readN(t *testing.T, kc pipeline.KafkaConfig, n int, topics ...string) []*kgo.Record {
+func readN(t *testing.T, kc kafka.Config, n int, topics ...string) []*kgo.Record {
 	t.Helper()
 	cl, _ := kc.NewClient(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	defer cl.Close()

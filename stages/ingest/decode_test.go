@@ -112,14 +112,14 @@ func TestDecodeFixture(t *testing.T) {
 		})
 		seen[in.Event.EventType] = true
 	}
-	for _, typ := range pipeline.EventTypes {
+	for _, typ := range pipeline.EventTypes() {
 		if !seen[typ] {
 			t.Errorf("fixture lacks event type %q", typ)
 		}
 	}
 	envs, err := Decode(readFile(t, fixture), "application/x-ndjson", Limits{}, testNow)
-	if err != nil || len(envs) != len(pipeline.EventTypes) {
-		t.Fatalf("whole fixture: %d envelopes, %v; want %d", len(envs), err, len(pipeline.EventTypes))
+	if err != nil || len(envs) != len(pipeline.EventTypes()) {
+		t.Fatalf("whole fixture: %d envelopes, %v; want %d", len(envs), err, len(pipeline.EventTypes()))
 	}
 }
 

@@ -246,7 +246,7 @@ func canonicalUTC(ts string) bool {
 // canonicalType returns pipeline's own string for a known event type, so
 // that envelopes share it instead of allocating one each.
 func canonicalType(b []byte) (string, bool) {
-	for _, t := range pipeline.EventTypes {
+	for _, t := range pipeline.EventTypes() {
 		if string(b) == t {
 			return t, true
 		}

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -40,7 +42,7 @@ type Config struct {
 	Token string
 	// Metrics counts requests by status and accepted events. Default nil
 	// (no metrics).
-	Metrics *pipeline.Metrics
+	Metrics *metrics.Metrics
 	// ProduceTimeout is how long a request waits for Kafka to acknowledge
 	// its events before the answer is 503. Default DefaultProduceTimeout.
 	ProduceTimeout time.Duration
@@ -55,7 +57,7 @@ type handler struct {
 	lim     Limits
 	auth    bool
 	token   [sha256.Size]byte // SHA-256 of Config.Token, so that comparing leaks no length
-	metrics *pipeline.Metrics
+	metrics *metrics.Metrics
 	timeout time.Duration
 	log     *slog.Logger
 }

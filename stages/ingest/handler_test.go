@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -370,7 +372,7 @@ func TestHandlerMethod(t *testing.T) {
 // and accepted events only on 202.
 func TestHandlerMetrics(t *testing.T) {
 	_, cl := newCluster(t)
-	m := pipeline.NewMetrics()
+	m := metrics.NewMetrics()
 	h := NewHandler(Config{Client: cl, Topic: testTopic, Metrics: m})
 	post(h, minimal+"\n"+minimal, "", "")
 	post(h, "[]", "", "")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,7 +23,7 @@ type Config struct {
 	// <p>.replay.<name>, so a second replay does not repeat the first.
 	Topics pipeline.Topics
 	// Kafka says how to reach Kafka.
-	Kafka pipeline.KafkaConfig
+	Kafka kafka.Config
 	// Idle ends the replay with an error when no record arrives for this
 	// long although the DLQ's end was not reached. Default 30s.
 	Idle time.Duration

@@ -1,4 +1,4 @@
-package pipeline
+package config
 
 import (
 	"cmp"
@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
@@ -40,7 +42,7 @@ var fileSchema = &hcl.BodySchema{
 // When diags.HasErrors(), the connectors returned are nil. A directory with
 // no *.hcl files gives no connectors and no diagnostics; a missing
 // directory is an error.
-func LoadConnectors(dir string, lookupEnv func(string) (string, bool)) ([]*Connector, hcl.Diagnostics) {
+func LoadConnectors(dir string, lookupEnv func(string) (string, bool)) ([]*pipeline.Connector, hcl.Diagnostics) {
 	paths, diags := connectorFiles(dir)
 	if diags.HasErrors() {
 		return nil, diags
@@ -56,7 +58,7 @@ func LoadConnectors(dir string, lookupEnv func(string) (string, bool)) ([]*Conne
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}
-	slices.SortFunc(l.connectors, func(a, b *Connector) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(l.connectors, func(a, b *pipeline.Connector) int { return strings.Compare(a.Name, b.Name) })
 	return l.connectors, l.diags
 }
 
@@ -99,7 +101,7 @@ func connectorFiles(dir string) ([]string, hcl.Diagnostics) {
 // configLoader accumulates connectors and diagnostics across files.
 type configLoader struct {
 	configDecoder
-	connectors []*Connector
+	connectors []*pipeline.Connector
 	// first maps each connector name seen so far to its label's range.
 	first map[string]hcl.Range
 }
@@ -262,13 +264,13 @@ func isLoopback(host string) bool {
 func (d *configDecoder) events(attr *hcl.Attribute) []string {
 	items, _ := d.stringList(attr)
 	return d.distinct(items, "event type", func(s string) string {
-		if KnownEventType(s) {
+		if pipeline.KnownEventType(s) {
 			return ""
 		}
 		if k := suggestEventType(s); k != "" {
 			return fmt.Sprintf("%q is not an event type; did you mean %q?", s, k)
 		}
-		return fmt.Sprintf("%q is not an event type; the types are %s.", s, strings.Join(EventTypes[:], ", "))
+		return fmt.Sprintf("%q is not an event type; the types are %s.", s, strings.Join(pipeline.EventTypes(), ", "))
 	})
 }
 
@@ -276,7 +278,7 @@ func (d *configDecoder) events(attr *hcl.Attribute) []string {
 // case, at most two edits away), or "".
 func suggestEventType(s string) string {
 	best, bestDist := "", 3
-	for _, k := range EventTypes {
+	for _, k := range pipeline.EventTypes() {
 		if strings.EqualFold(k, s) {
 			return k
 		}

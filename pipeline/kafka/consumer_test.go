@@ -1,4 +1,4 @@
-package pipeline
+package kafka
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestConsumerCommitsOnlyDonePrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	kc := KafkaConfig{Brokers: c.ListenAddrs()}
+	kc := Config{Brokers: c.ListenAddrs()}
 	prod, _ := kc.NewClient()
 	defer prod.Close()
 	const n = 200

@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -18,20 +21,23 @@ import (
 	"github.com/hookpipe/hookpipe/stages/ingest"
 )
 
-// StageNames are the stages --stages may name.
-var StageNames = []string{"ingest", "fanout", "deliver", "retry"}
+// stageNames are the stages --stages may name.
+var stageNames = []string{"ingest", "fanout", "deliver", "retry"}
 
-// Options configures a Pipeline. Zero values take the documented defaults.
+// StageNames returns the stages --stages may name, in start order.
+func StageNames() []string { return slices.Clone(stageNames) }
+
+// Options configures a Process. Zero values take the documented defaults.
 type Options struct {
 	// Connectors are the loaded connectors.
 	Connectors []*pipeline.Connector
 	// Kafka says how to reach Kafka.
-	Kafka pipeline.KafkaConfig
+	Kafka kafka.Config
 	// Topics names topics and groups. Default prefix "hookpipe".
 	Topics pipeline.Topics
 	// TopicOptions says how missing topics are created.
-	TopicOptions pipeline.TopicOptions
-	// Stages lists the stages to run; empty means all of StageNames.
+	TopicOptions kafka.TopicOptions
+	// Stages lists the stages to run; empty means all of stageNames.
 	Stages []string
 	// Listen is the HTTP API's address. Default 127.0.0.1:8080; ":0"
 	// picks a free port (see Addr).
@@ -48,15 +54,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Pipeline is one hookpipe process: its HTTP API and its stages.
-type Pipeline struct {
+// Process is one hookpipe process: its HTTP API and its stages.
+type Process struct {
 	opts     Options
 	log      *slog.Logger
 	producer *kgo.Client // ingest and fanout writes
 	retries  *kgo.Client // retry and DLQ writes, apart so a failing connector's flood cannot delay the healthy path
 	admin    *kgo.Client
-	runner   *pipeline.Runner
-	metrics  *pipeline.Metrics
+	runner   *Runner
+	metrics  *metrics.Metrics
 	server   *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -64,7 +70,7 @@ type Pipeline struct {
 
 // New checks opts, creates or corrects the topics, builds the stages and
 // binds the HTTP listener. Nothing is consumed or served until Run.
-func New(ctx context.Context, opts Options) (*Pipeline, error) {
+func New(ctx context.Context, opts Options) (*Process, error) {
 	p, err := newPipeline(opts)
 	if err != nil {
 		return nil, err
@@ -76,16 +82,16 @@ func New(ctx context.Context, opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-func newPipeline(opts Options) (*Pipeline, error) {
+func newPipeline(opts Options) (*Process, error) {
 	if opts.Topics.Prefix == "" {
 		opts.Topics.Prefix = "hookpipe"
 	}
 	if len(opts.Stages) == 0 {
-		opts.Stages = StageNames
+		opts.Stages = StageNames()
 	}
 	for _, s := range opts.Stages {
-		if !slices.Contains(StageNames, s) {
-			return nil, fmt.Errorf("unknown stage %q (stages are %v)", s, StageNames)
+		if !slices.Contains(stageNames, s) {
+			return nil, fmt.Errorf("unknown stage %q (stages are %v)", s, stageNames)
 		}
 	}
 	if opts.Listen == "" {
@@ -97,10 +103,10 @@ func newPipeline(opts Options) (*Pipeline, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	return &Pipeline{opts: opts, log: opts.Logger, metrics: pipeline.NewMetrics()}, nil
+	return &Process{opts: opts, log: opts.Logger, metrics: metrics.NewMetrics()}, nil
 }
 
-func (p *Pipeline) setup(ctx context.Context) error {
+func (p *Process) setup(ctx context.Context) error {
 	var err error
 	if p.admin, err = p.opts.Kafka.NewClient(); err != nil {
 		return err
@@ -113,15 +119,15 @@ func (p *Pipeline) setup(ctx context.Context) error {
 	}
 	adm := kadm.NewClient(p.admin)
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
-	if err := pipeline.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
+	if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
 		return fmt.Errorf("topics: %w", err)
 	}
 	stages, err := p.buildStages()
 	if err != nil {
 		return err
 	}
-	p.runner = pipeline.NewRunner(p.log, stages...)
-	p.metrics.Registry().MustRegister(pipeline.NewLagCollector(adm, p.groups()))
+	p.runner = NewRunner(p.log, stages...)
+	p.metrics.Registry().MustRegister(metrics.NewLagCollector(adm, p.groups()))
 	p.ln, err = net.Listen("tcp", p.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", p.opts.Listen, err)
@@ -137,16 +143,16 @@ func (p *Pipeline) setup(ctx context.Context) error {
 }
 
 // Addr returns the HTTP API's address.
-func (p *Pipeline) Addr() string { return p.ln.Addr().String() }
+func (p *Process) Addr() string { return p.ln.Addr().String() }
 
 // Metrics returns the process's metrics.
-func (p *Pipeline) Metrics() *pipeline.Metrics { return p.metrics }
+func (p *Process) Metrics() *metrics.Metrics { return p.metrics }
 
 // Run serves the API and runs the stages until ctx ends or a stage fails.
 // At the end it stops intake first (the HTTP server finishes the requests
 // it has, within 10 s), then lets the stages settle in-flight work and
 // commit, then closes its clients. It returns nil after a clean stop.
-func (p *Pipeline) Run(ctx context.Context) error {
+func (p *Process) Run(ctx context.Context) error {
 	defer p.closeClients()
 	stageCtx, stopStages := context.WithCancel(context.Background())
 	defer stopStages()
@@ -176,7 +182,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	return err
 }
 
-func (p *Pipeline) closeClients() {
+func (p *Process) closeClients() {
 	for _, cl := range []*kgo.Client{p.producer, p.retries} {
 		if cl != nil {
 			cl.Close()

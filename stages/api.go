@@ -1,4 +1,4 @@
-package pipeline
+package stages
 
 import (
 	"context"
@@ -7,15 +7,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/metrics"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // APIConfig configures the HTTP API served on --listen.
 type APIConfig struct {
 	// Connectors are shown by /v1/connectors.
-	Connectors []*Connector
+	Connectors []*pipeline.Connector
 	// Metrics are served on /metrics and feed the connector metrics.
-	Metrics *Metrics
+	Metrics *metrics.Metrics
 	// Ingest serves POST /v1/events; nil when this process runs no ingest
 	// stage (then /v1/events answers 404).
 	Ingest http.Handler
@@ -103,7 +106,7 @@ type MetricsView struct {
 
 // NewConnectorView builds the view of c with stats. State is ACTIVE,
 // USER_DISABLED, or FAILING when the last 3 hours saw errors and no success.
-func NewConnectorView(c *Connector, st WindowStats) ConnectorView {
+func NewConnectorView(c *pipeline.Connector, st metrics.WindowStats) ConnectorView {
 	v := ConnectorView{
 		Name: c.Name, State: "ACTIVE", URL: c.URL.Redacted(),
 		Events: nonNil(c.Events), Labels: nonNil(c.Labels),

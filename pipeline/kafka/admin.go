@@ -1,4 +1,4 @@
-package pipeline
+package kafka
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,7 +24,7 @@ type TopicOptions struct {
 // EnsureTopics creates the missing topics of specs and corrects the
 // retention.ms of existing ones. Existing topics keep their partition
 // count; a count that differs from opts is logged.
-func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, opts TopicOptions, log *slog.Logger) error {
+func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
 	}
@@ -37,7 +39,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, opts
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
-	var existing []TopicSpec
+	var existing []pipeline.TopicSpec
 	for _, s := range specs {
 		d, ok := details[s.Name]
 		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
@@ -60,10 +62,12 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []TopicSpec, opts
 	return fixRetention(ctx, adm, existing, log)
 }
 
-func retentionMs(s TopicSpec) string { return strconv.FormatInt(s.Retention.Milliseconds(), 10) }
+func retentionMs(s pipeline.TopicSpec) string {
+	return strconv.FormatInt(s.Retention.Milliseconds(), 10)
+}
 
 // createTopic creates s; false when it already existed.
-func createTopic(ctx context.Context, adm *kadm.Client, s TopicSpec, opts TopicOptions) (bool, error) {
+func createTopic(ctx context.Context, adm *kadm.Client, s pipeline.TopicSpec, opts TopicOptions) (bool, error) {
 	ms := retentionMs(s)
 	configs := map[string]*string{"retention.ms": &ms}
 	_, err := adm.CreateTopic(ctx, opts.Partitions, opts.ReplicationFactor, configs, s.Name)
@@ -77,7 +81,7 @@ func createTopic(ctx context.Context, adm *kadm.Client, s TopicSpec, opts TopicO
 }
 
 // fixRetention sets retention.ms on the topics whose value differs.
-func fixRetention(ctx context.Context, adm *kadm.Client, specs []TopicSpec, log *slog.Logger) error {
+func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, log *slog.Logger) error {
 	if len(specs) == 0 {
 		return nil
 	}

@@ -1,9 +1,11 @@
-package pipeline
+package kafka
 
 import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -24,7 +26,7 @@ func ProduceAcked(ctx context.Context, cl *kgo.Client, log *slog.Logger, r *kgo.
 			return ctx.Err()
 		}
 		log.Warn("produce failed, retrying", "topic", r.Topic, "err", err, "in", pause)
-		if !Sleep(ctx, pause) {
+		if !pipeline.Sleep(ctx, pause) {
 			return ctx.Err()
 		}
 		pause = min(2*pause, 5*time.Second)

@@ -1,4 +1,4 @@
-package pipeline
+package config
 
 import (
 	"net/url"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
@@ -26,7 +28,7 @@ var fixtureEnv = map[string]string{"COLD_CHAIN_SECRET": "s3cret", "COLD_CHAIN_KE
 // loadSource writes src as x.hcl in a new directory and loads it. The
 // diagnostics come back formatted, one per line, with paths relative to
 // the directory.
-func loadSource(t testing.TB, src string, env map[string]string) ([]*Connector, []string) {
+func loadSource(t testing.TB, src string, env map[string]string) ([]*pipeline.Connector, []string) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "x.hcl"), []byte(src), 0o600); err != nil {
@@ -43,7 +45,7 @@ func loadSource(t testing.TB, src string, env map[string]string) ([]*Connector, 
 
 // checkDiagnostics pins LoadConnectors' contract on diagnostics: each has
 // a Severity and a Subject, and errors mean no connectors.
-func checkDiagnostics(t testing.TB, cs []*Connector, diags hcl.Diagnostics) {
+func checkDiagnostics(t testing.TB, cs []*pipeline.Connector, diags hcl.Diagnostics) {
 	t.Helper()
 	for _, d := range diags {
 		if d.Severity != hcl.DiagError && d.Severity != hcl.DiagWarning || d.Subject == nil {
@@ -79,7 +81,7 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 		t.Fatalf("diagnostics:\n%s", FormatDiagnostics(diags))
 	}
 	local := filepath.Join(dir, "local.hcl")
-	want := []*Connector{{
+	want := []*pipeline.Connector{{
 		Name:            "cold-chain",
 		URL:             mustURL(t, "https://example.com/hooks/dt?tenant=7"),
 		Events:          []string{"temperature", "humidity"},
@@ -89,16 +91,16 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 		Timeout:         30 * time.Second,
 		MaxInFlight:     50,
 		Disabled:        true,
-		Retry:           RetryPolicy{Backoff: []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute}, MaxAge: 6 * time.Hour},
+		Retry:           pipeline.RetryPolicy{Backoff: []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute}, MaxAge: 6 * time.Hour},
 		File:            filepath.Join(dir, "cold-chain.hcl"),
 	}, {
 		Name: "local-dev", URL: mustURL(t, "http://localhost:8080/hook"), File: local,
 		Timeout: 10 * time.Second, MaxInFlight: 1000,
-		Retry: RetryPolicy{Backoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, time.Hour}, MaxAge: 12 * time.Hour},
+		Retry: pipeline.RetryPolicy{Backoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, time.Hour}, MaxAge: 12 * time.Hour},
 	}, {
 		Name: "loopback-1", URL: mustURL(t, "http://127.0.0.1:9000/"), File: local,
-		Timeout: DefaultTimeout, MaxInFlight: DefaultMaxInFlight,
-		Retry: RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge},
+		Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight,
+		Retry: pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: pipeline.DefaultMaxAge},
 	}}
 	if diff := cmp.Diff(want, got, urlComparer); diff != "" {
 		t.Errorf("LoadConnectors(%s) mismatch (-want +got):\n%s", dir, diff)
@@ -108,10 +110,10 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 // An omitted or null attribute takes its documented default, and a retry
 // block keeps the default for whichever attribute it omits.
 func TestLoadConnectorsDefaults(t *testing.T) {
-	defaults := RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge}
+	defaults := pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: pipeline.DefaultMaxAge}
 	tests := []struct {
 		name, body string
-		want       RetryPolicy
+		want       pipeline.RetryPolicy
 	}{
 		{"omitted", ``, defaults},
 		{"null", `events = null
@@ -126,8 +128,8 @@ func TestLoadConnectorsDefaults(t *testing.T) {
     backoff = null
     max_age = null
   }`, defaults},
-		{"only max_age", `retry { max_age = "30s" }`, RetryPolicy{Backoff: DefaultBackoff(), MaxAge: 30 * time.Second}},
-		{"only backoff", `retry { backoff = ["1s"] }`, RetryPolicy{Backoff: []time.Duration{time.Second}, MaxAge: DefaultMaxAge}},
+		{"only max_age", `retry { max_age = "30s" }`, pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: 30 * time.Second}},
+		{"only backoff", `retry { backoff = ["1s"] }`, pipeline.RetryPolicy{Backoff: []time.Duration{time.Second}, MaxAge: pipeline.DefaultMaxAge}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +139,7 @@ func TestLoadConnectorsDefaults(t *testing.T) {
 				t.Fatalf("got %d connectors, diagnostics %q", len(cs), diags)
 			}
 			c := cs[0]
-			want := Connector{Name: "c", URL: c.URL, File: c.File, Timeout: DefaultTimeout, MaxInFlight: DefaultMaxInFlight, Retry: tt.want}
+			want := pipeline.Connector{Name: "c", URL: c.URL, File: c.File, Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight, Retry: tt.want}
 			if diff := cmp.Diff(&want, c); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
@@ -380,7 +382,7 @@ func FuzzLoadConnectors(f *testing.F) {
 }
 
 // checkConnector fails t unless c satisfies the invariants of Connector.
-func checkConnector(t *testing.T, c *Connector) {
+func checkConnector(t *testing.T, c *pipeline.Connector) {
 	t.Helper()
 	ok := namePattern.MatchString(c.Name) && c.URL != nil && c.URL.Host != "" &&
 		c.MaxInFlight >= 1 && c.Timeout > 0 && len(c.Retry.Backoff) > 0 && c.Retry.MaxAge > 0

@@ -1,4 +1,4 @@
-package pipeline
+package kafka
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -25,7 +27,7 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // ConsumerConfig configures a Consumer.
 type ConsumerConfig struct {
 	// Kafka makes the group client.
-	Kafka KafkaConfig
+	Kafka Config
 	// Group is the consumer group.
 	Group string
 	// Topics are consumed by the group.
@@ -95,7 +97,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, errors.New("consumer needs a group, topics and a handler")
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
+		cfg.MaxInFlight = pipeline.DefaultMaxInFlight
 	}
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = min(cfg.MaxInFlight, 256)

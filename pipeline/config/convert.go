@@ -1,4 +1,4 @@
-package pipeline
+package config
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -64,16 +66,16 @@ func (d *configDecoder) errorAt(rng hcl.Range, summary, detail string) {
 
 // connector decodes, converts and validates one connector block. It
 // returns nil when the block had errors (they are in d.diags).
-func (d *configDecoder) connector(b *hcl.Block) *Connector {
+func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 	before := len(d.diags)
 	var raw rawConnector
 	d.diags = append(d.diags, gohcl.DecodeBody(b.Body, d.ctx, &raw)...)
-	c := &Connector{
+	c := &pipeline.Connector{
 		Name:        b.Labels[0],
 		File:        b.DefRange.Filename,
-		Timeout:     DefaultTimeout,
-		MaxInFlight: DefaultMaxInFlight,
-		Retry:       RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge},
+		Timeout:     pipeline.DefaultTimeout,
+		MaxInFlight: pipeline.DefaultMaxInFlight,
+		Retry:       pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: pipeline.DefaultMaxAge},
 	}
 	c.URL = d.url(raw.URL, b.DefRange)
 	c.Events = d.events(raw.Events)
@@ -102,8 +104,8 @@ func (d *configDecoder) connector(b *hcl.Block) *Connector {
 }
 
 // retry converts a retry block; omitted attributes keep their defaults.
-func (d *configDecoder) retry(raw *rawRetry) RetryPolicy {
-	p := RetryPolicy{Backoff: DefaultBackoff(), MaxAge: DefaultMaxAge}
+func (d *configDecoder) retry(raw *rawRetry) pipeline.RetryPolicy {
+	p := pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: pipeline.DefaultMaxAge}
 	retention := fmt.Sprintf(" The connector and retry topics keep events for %s, so Kafka "+
 		"would delete them before then.", shortDuration(topicRetention))
 	if s, ok := d.str(raw.MaxAge); ok {

@@ -1,4 +1,4 @@
-package pipeline
+package kafka
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// KafkaConfig says how to reach Kafka. It is copied freely.
-type KafkaConfig struct {
+// Config says how to reach Kafka. It is copied freely.
+type Config struct {
 	// Brokers are the seed brokers, host:port.
 	Brokers []string
 	// ClientID names the process's clients to the brokers. Default
@@ -31,7 +31,7 @@ type KafkaConfig struct {
 // NewClient returns a client for the configured brokers with opts added.
 // Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
-func (k KafkaConfig) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
+func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	if len(k.Brokers) == 0 {
 		return nil, fmt.Errorf("no Kafka brokers configured")
 	}
