@@ -51,6 +51,7 @@ func (b *Bench) startPipeline(ctx context.Context, cfg procConfig) (*proc, error
 	p := &proc{addr: addr, logPath: filepath.Join(dir, "pipeline.log"), exited: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, b.opts.Executable, b.runArgs(cfg, dir, addr)...)
 	ownGroup(cmd)
+	cmd.Env = append(os.Environ(), b.opts.Security.Environ()...)
 	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	cmd.WaitDelay = 5 * time.Second
 	logf, err := os.Create(p.logPath)

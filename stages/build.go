@@ -86,6 +86,9 @@ func (p *Process) readyCheck(ctx context.Context) error {
 		return fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
 	}
 	if err := p.admin.Ping(ctx); err != nil {
+		if perr := p.opts.Kafka.Preflight(ctx); perr != nil {
+			return perr // names the cause: credentials, certificate, TLS mismatch
+		}
 		return errors.New("kafka unreachable")
 	}
 	return nil

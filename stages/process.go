@@ -37,6 +37,9 @@ type Options struct {
 	Topics pipeline.Topics
 	// TopicOptions says how missing topics are created.
 	TopicOptions kafka.TopicOptions
+	// NoCreateTopics makes New only verify the topics (kafka.VerifyTopics)
+	// instead of creating and correcting them, and fail if they are wrong.
+	NoCreateTopics bool
 	// Stages lists the stages to run; empty means all of stageNames.
 	Stages []string
 	// Listen is the HTTP API's address. Default 127.0.0.1:8080; ":0"
@@ -68,7 +71,9 @@ type Process struct {
 	ready    atomic.Bool
 }
 
-// New checks opts, creates or corrects the topics, builds the stages and
+// New checks opts, checks that Kafka answers with the configured
+// security (a *kafka.ConnectError says why not), creates or corrects the
+// topics (or only verifies them, with NoCreateTopics), builds the stages and
 // binds the HTTP listener. Nothing is consumed or served until Run.
 func New(ctx context.Context, opts Options) (*Process, error) {
 	p, err := newPipeline(opts)
@@ -117,9 +122,16 @@ func (p *Process) setup(ctx context.Context) error {
 	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
 		return err
 	}
+	if err := p.opts.Kafka.Preflight(ctx); err != nil {
+		return err
+	}
 	adm := kadm.NewClient(p.admin)
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
-	if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
+	if p.opts.NoCreateTopics {
+		if err := kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions); err != nil {
+			return err
+		}
+	} else if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
 		return fmt.Errorf("topics: %w", err)
 	}
 	stages, err := p.buildStages()

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/hookpipe/hookpipe/bench"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
 // benchFlags are the flags of 'hookpipe bench'.
@@ -16,6 +18,7 @@ type benchFlags struct {
 	quick                                    bool
 	partitions                               int
 	sizes                                    bench.Sizes
+	security                                 *securityFlags
 }
 
 func (f *benchFlags) register(fs *flag.FlagSet) {
@@ -38,6 +41,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.SequentialFor, "sequential-for", 0, "slow scenario: about how long the sequential baseline runs (default 10s; quick 3s)")
 	fs.IntVar(&s.IsolationEvents, "isolation-events", 0, "isolation scenario: events per run (default 100000; quick 20000)")
 	fs.IntVar(&s.BacklogEvents, "backlog-events", 0, "backlog scenario: events queued (default 1000000; quick 50000)")
+	f.security = bindKafkaSecurity(fs)
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,6 +50,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	sec, err := f.security.security()
+	if err != nil {
+		return err
+	}
+	if sec != (kafka.Security{}) && len(splitList(f.brokers)) == 0 {
+		return errors.New("the --kafka-* TLS and SASL settings apply to --brokers; the embedded broker is plaintext")
 	}
 	if f.partitions < 1 || f.partitions > 10000 {
 		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
@@ -56,7 +67,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	results, err := bench.Run(ctx, bench.Options{
-		Brokers: splitList(f.brokers), Scenarios: splitList(f.scenarios), Quick: f.quick,
+		Brokers: splitList(f.brokers), Security: sec, Scenarios: splitList(f.scenarios), Quick: f.quick,
 		Sizes: f.sizes, Partitions: f.partitions, ProfileDir: f.profileDir,
 		Version: version, Progress: stderr,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,27 +18,48 @@ import (
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("replay", stderr)
-	name := fs.String("connector", "", "the `connector` whose dead letters are sent again (required)")
-	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
-	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	prefix := fs.String("topic-prefix", "hookpipe", "topic and group name `prefix`")
+	f := replayFlagSet(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *name == "" {
-		return errors.New("replay: --connector is required")
-	}
-	if err := knownConnector(*dir, *name); err != nil {
+	sec, err := f.security.security()
+	if err != nil {
 		return err
 	}
-	seeds := splitList(*brokers)
+	if f.name == "" {
+		return errors.New("replay: --connector is required")
+	}
+	if err := knownConnector(f.dir, f.name); err != nil {
+		return err
+	}
+	seeds := splitList(f.brokers)
 	if len(seeds) == 0 {
 		return errors.New("replay: no --brokers and no KAFKA_BROKERS")
 	}
-	topics := pipeline.Topics{Prefix: *prefix}
-	n, err := replay.Run(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: kafka.Config{Brokers: seeds}})
-	fmt.Fprintf(stdout, "replayed %d dead letter(s) from %s to %s\n", n, topics.DLQ(*name), topics.Connector(*name))
+	kc := kafka.Config{Brokers: seeds, Security: sec}
+	if err := kc.Preflight(ctx); err != nil {
+		return err
+	}
+	topics := pipeline.Topics{Prefix: f.prefix}
+	n, err := replay.Run(ctx, replay.Config{Connector: f.name, Topics: topics, Kafka: kc})
+	fmt.Fprintf(stdout, "replayed %d dead letter(s) from %s to %s\n", n, topics.DLQ(f.name), topics.Connector(f.name))
 	return err
+}
+
+// replayFlags are the flags of 'hookpipe replay'.
+type replayFlags struct {
+	name, dir, brokers, prefix string
+	security                   *securityFlags
+}
+
+func replayFlagSet(fs *flag.FlagSet) *replayFlags {
+	f := &replayFlags{}
+	fs.StringVar(&f.name, "connector", "", "the `connector` whose dead letters are sent again (required)")
+	fs.StringVar(&f.dir, "connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
+	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
+	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
+	f.security = bindKafkaSecurity(fs)
+	return f
 }
 
 // knownConnector fails unless dir's connectors load and include name.

@@ -28,6 +28,8 @@ type runFlags struct {
 	maxBody                                              int64
 	maxEvents, maxEventBytes, maxDepth                   int
 	memLimitMiB                                          int
+	noCreateTopics                                       bool
+	security                                             *securityFlags
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -49,6 +51,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.memLimitMiB, "memory-limit-mib", 256, "soft limit of the Go runtime's memory, in MiB: the GC works harder near it instead of letting garbage double the heap (0: none; ignored when GOMEMLIMIT is set, and with the embedded broker, whose data lives in the process)")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `file` (for 'hookpipe bench')")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `file`")
+	fs.BoolVar(&f.noCreateTopics, "no-create-topics", false, "do not create topics or correct their retention: only verify them, and exit saying what is wrong (for a principal without topic admin rights)")
+	f.security = bindKafkaSecurity(fs)
 }
 
 func (f *runFlags) check() error {
@@ -85,6 +89,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	sec, err := f.security.security()
+	if err != nil {
+		return err
+	}
+	if sec != (kafka.Security{}) && len(splitList(f.brokers)) == 0 {
+		return errors.New("the --kafka-* TLS and SASL settings apply to --brokers (or KAFKA_BROKERS); the embedded development broker is plaintext")
+	}
 	conns, diags := config.LoadConnectors(f.connectors, os.LookupEnv)
 	if diags.HasErrors() {
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
@@ -103,11 +114,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if len(splitList(f.brokers)) > 0 && f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(f.memLimitMiB) << 20)
 	}
-	p, err := stages.New(ctx, f.options(conns, brokers, log))
+	opts := f.options(conns, brokers, log)
+	opts.Kafka.Security = sec
+	p, err := stages.New(ctx, opts)
 	if err != nil {
 		return err
 	}
-	log.Info("hookpipe running", "version", version, "api", "http://"+p.Addr(), "stages", f.stageList, "connectors", len(conns), "brokers", strings.Join(brokers, ","))
+	log.Info("hookpipe running", "version", version, "api", "http://"+p.Addr(), "stages", f.stageList, "connectors", len(conns), "brokers", strings.Join(brokers, ","), "kafka-security", sec)
 	err = p.Run(ctx)
 	log.Info("hookpipe stopped")
 	return err
@@ -125,6 +138,8 @@ func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *s
 		IngestLimits: ingest.Limits{MaxBodyBytes: f.maxBody, MaxEvents: f.maxEvents, MaxEventBytes: f.maxEventBytes, MaxDepth: f.maxDepth},
 		Version:      version,
 		Logger:       log,
+
+		NoCreateTopics: f.noCreateTopics,
 	}
 }
 
