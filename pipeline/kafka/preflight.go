@@ -72,6 +72,9 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string {
+	if e.Kind == PlaintextToTLS || e.Kind == TLSToPlaintext {
+		return fmt.Sprintf("kafka %s: %s", e.Broker, e.What) // a probe confirmed it; kgo's guess would only confuse
+	}
 	return fmt.Sprintf("kafka %s: %s (%v)", e.Broker, e.What, e.Err)
 }
 
@@ -153,21 +156,26 @@ func (k Config) classify(ctx context.Context, addr string, err error) error {
 		if errors.As(err, &eof) && eof.Unwrap() != nil {
 			e.Err = eof.Unwrap() // kgo's guess is replaced by the probes' answer
 		}
-		k.classifyClosed(ctx, e)
+		k.classifyClosed(ctx, e, false)
+	case strings.Contains(err.Error(), "invalid large response size"): // kgo's words for an answer that is not Kafka's
+		k.classifyClosed(ctx, e, true)
 	case errors.As(err, &netOpError) && netOpError.Op == "dial":
 		e.Kind, e.What = Unreachable, "cannot connect"
 	}
 	return e
 }
 
-// classifyClosed explains a connection the broker closed early.
-func (k Config) classifyClosed(ctx context.Context, e *ConnectError) {
+// classifyClosed explains a connection the broker closed early, or
+// answered with something that is not a Kafka response (garbled).
+func (k Config) classifyClosed(ctx context.Context, e *ConnectError, garbled bool) {
 	sec := k.Security
 	switch {
 	case sec.TLSOn() && speaksPlaintext(ctx, e.Broker):
 		e.Kind, e.What = TLSToPlaintext, tlsToPlaintext
 	case !sec.TLSOn() && speaksTLS(ctx, e.Broker):
 		e.Kind, e.What = PlaintextToTLS, "plaintext client against a TLS listener: set --kafka-tls (and --kafka-ca-file unless the system trusts the broker's CA)"
+	case garbled:
+		e.What = "the port does not answer like a Kafka broker (check --brokers)"
 	case sec.SASLMechanism == "":
 		e.Kind, e.What = SASLRequired, "the broker closed the connection; the listener probably requires SASL (set --kafka-sasl-mechanism)"
 	default:
