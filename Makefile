@@ -18,7 +18,7 @@ FUZZTIME     ?= 5m
 SHORT_FUZZTIME ?= 10s
 
 .PHONY: all build run test vet fmt-check bench bench-micro fuzz fuzz-short soak clean \
-        kafka-local-up kafka-local-down kafka-up kafka-down
+        kafka-local-up kafka-local-down kafka-up kafka-down test-secure
 
 all: build
 
@@ -84,11 +84,19 @@ clean:
 
 # A real Apache Kafka without Docker (Java 17+ and Maven): one broker on
 # 127.0.0.1:19092, or BROKERS=3 for a three-node cluster on 19092-19094.
+# SECURE=1 adds a SASL_SSL listener (SCRAM-SHA-512) on 19102 and prints the
+# HOOKPIPE_KAFKA_* settings to reach it.
+SECURE ?=
 kafka-local-up:
-	integration/kafka-local.sh up --brokers $(BROKERS)
+	integration/kafka-local.sh up --brokers $(BROKERS) $(if $(filter 1 yes true,$(SECURE)),--secure)
 
 kafka-local-down:
 	integration/kafka-local.sh down
+
+# test-secure: the delivery, restart, replay, secrets and security tests on
+# a broker of their own with TLS and SASL/SCRAM-SHA-512 (integration/secure-suite.sh).
+test-secure:
+	integration/secure-suite.sh
 
 # Apache Kafka in Docker on localhost:9092.
 kafka-up:

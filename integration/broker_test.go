@@ -28,6 +28,9 @@ type broker struct {
 	// embedded is set for kfake, which tests may restart.
 	embedded *kfake.Cluster
 	dataDir  string
+	// security is the TLS and SASL to reach addrs: from the
+	// HOOKPIPE_KAFKA_* variables with KAFKA_BROKERS, else none.
+	security kafka.Security
 }
 
 var suiteBroker broker
@@ -39,7 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	suiteBroker = b
-	fmt.Printf("integration suite: running on %s (%s)\n", b.kind, strings.Join(b.addrs, ","))
+	fmt.Printf("integration suite: running on %s (%s), %s\n", b.kind, strings.Join(b.addrs, ","), b.security)
 	code := m.Run()
 	stop()
 	removeBinary()
@@ -47,8 +50,15 @@ func TestMain(m *testing.M) {
 }
 
 func chooseBroker() (broker, func(), error) {
+	sec, err := kafka.SecurityFromEnv(os.Getenv)
+	if err != nil {
+		return broker{}, nil, err
+	}
 	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
-		return broker{kind: "real Kafka from KAFKA_BROKERS", addrs: strings.Split(env, ",")}, func() {}, nil
+		return broker{kind: "real Kafka from KAFKA_BROKERS", addrs: strings.Split(env, ","), security: sec}, func() {}, nil
+	}
+	if sec != (kafka.Security{}) {
+		return broker{}, nil, fmt.Errorf("HOOKPIPE_KAFKA_* security settings (%s) are set but KAFKA_BROKERS is not; they apply to the broker KAFKA_BROKERS names", sec)
 	}
 	if b, stop, ok := tryTestcontainers(); ok {
 		return b, stop, nil
