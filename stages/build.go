@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
@@ -77,7 +78,8 @@ func (p *Process) api() http.Handler {
 }
 
 // readyCheck: Kafka answers, topics were ensured (New did), and every
-// stage is running.
+// stage is running. When Kafka does not answer, a fresh connection check
+// (Preflight) names the cause: credentials, certificate, TLS mismatch.
 func (p *Process) readyCheck(ctx context.Context) error {
 	if !p.ready.Load() {
 		return errors.New("not started")
@@ -85,7 +87,10 @@ func (p *Process) readyCheck(ctx context.Context) error {
 	if waiting := p.runner.NotReady(); len(waiting) > 0 {
 		return fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
 	}
-	if err := p.admin.Ping(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, time.Second) // leaves time to name the cause
+	err := p.admin.Ping(pingCtx)
+	cancel()
+	if err != nil {
 		if perr := p.opts.Kafka.Preflight(ctx); perr != nil {
 			return perr // names the cause: credentials, certificate, TLS mismatch
 		}
