@@ -577,6 +577,7 @@ cmd_up() {
   done
   log "started ${n} node(s); waiting up to ${TIMEOUT_S}s for produce+consume (log: $(node_log 0))"
   wait_ready "${n}"
+  secure_acls "${n}"
   log "ready in $((SECONDS - t0))s"
   print_summary "${n}"
 }

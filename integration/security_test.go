@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/config"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -151,4 +153,29 @@ func (e *env) endOffsetsIfExists(topic string) int64 {
 		return -1
 	}
 	return e.endOffsets(topic)
+}
+
+// With ACLs enforced, a topic prefix the principal has no ACLs for stops
+// the start with the ACLs hookpipe needs, and nothing starts.
+func TestSecureMissingACLsAreNamed(t *testing.T) {
+	secureSuite(t)
+	granted := os.Getenv("HOOKPIPE_IT_ACL_PREFIXES")
+	if granted == "" {
+		t.Skip("HOOKPIPE_IT_ACL_PREFIXES unset: the broker is not known to enforce ACLs (kafka-local.sh up --secure sets it)")
+	}
+	e := newEnv(t)
+	e.connector("c", `url = "http://127.0.0.1:1/x"`)
+	conns, _ := config.LoadConnectors(e.dir, nil)
+	for _, verifyOnly := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := stages.New(ctx, stages.Options{
+			Connectors: conns, Kafka: e.kafka(), Topics: pipeline.Topics{Prefix: "denied"}, Listen: "127.0.0.1:0",
+			NoCreateTopics: verifyOnly,
+		})
+		cancel()
+		want := `on topics with the prefix "denied.": `
+		if err == nil || !strings.Contains(err.Error(), "TOPIC_AUTHORIZATION_FAILED") || !strings.Contains(err.Error(), want) {
+			t.Errorf("no ACLs for the prefix (ACLs granted on %s), verify only %v: %v, want %q", granted, verifyOnly, err, want)
+		}
+	}
 }

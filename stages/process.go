@@ -129,10 +129,10 @@ func (p *Process) setup(ctx context.Context) error {
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if p.opts.NoCreateTopics {
 		if err := kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions); err != nil {
-			return err
+			return kafka.ExplainAuthorization(err, p.opts.Topics.Prefix+".", true)
 		}
 	} else if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
-		return fmt.Errorf("topics: %w", err)
+		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
 	}
 	stages, err := p.buildStages()
 	if err != nil {
