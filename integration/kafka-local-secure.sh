@@ -9,7 +9,8 @@
 #     own `kafka-storage format --add-scram`, and the same user for PLAIN;
 #   - ssl.client.auth=requested: a client certificate is verified when one is presented (mTLS);
 #   - ACLs enforced (StandardAuthorizer): "hookpipe" gets exactly what the README's "Running on
-#     your Kafka" lists, on the topic and group prefixes "hookpipe." and "it-" (the suite's);
+#     your Kafka" lists, on the topic and group prefixes "hookpipe.", "it-" (the suite's) and
+#     "bench-" (hookpipe bench's, which also gets Delete);
 #     the PLAINTEXT listener's ANONYMOUS principal (tools, inter-broker) is a super user.
 # The password is random per run, in <state>/tls/hookpipe.password (mode 600); `up` and `env`
 # print its path, never the password.
@@ -64,17 +65,21 @@ secure_acls() {
   is_secure || return 0
   local bs log="${STATE_DIR}/acls.log" prefix args=()
   bs="$(bootstrap_list "$1")"
-  for prefix in hookpipe. it-; do args+=(--topic "${prefix}"); done
+  for prefix in hookpipe. it- bench-; do args+=(--topic "${prefix}"); done
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
     --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed "${args[@]}" \
     --operation Create --operation Describe --operation DescribeConfigs --operation AlterConfigs \
     --operation Read --operation Write >"${log}" 2>&1 || { cat "${log}" >&2; die "adding the topic ACLs failed"; }
   args=()
-  for prefix in hookpipe. it-; do args+=(--group "${prefix}"); done
+  for prefix in hookpipe. it- bench-; do args+=(--group "${prefix}"); done
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
     --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed "${args[@]}" \
     --operation Read --operation Describe >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the group ACLs failed"; }
-  log "ACLs for User:${SECURE_USER} on the prefixes hookpipe. and it- (topics: Create, Describe, DescribeConfigs, AlterConfigs, Read, Write; groups: Read, Describe)"
+  # hookpipe bench deletes what it made when it ends.
+  run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
+    --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed --topic bench- --group bench- \
+    --operation Delete >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the bench ACLs failed"; }
+  log "ACLs for User:${SECURE_USER} on the prefixes hookpipe., it- and bench- (topics: Create, Describe, DescribeConfigs, AlterConfigs, Read, Write; groups: Read, Describe; bench- also Delete)"
 }
 
 # scram_format_args: the --add-scram arguments of `kafka-storage format`, one a line.
@@ -134,5 +139,5 @@ secure_env() {
   printf 'HOOKPIPE_IT_CLIENT_KEY_FILE=%s\n' "${d}/client.key"
   printf 'HOOKPIPE_IT_UNTRUSTED_CA_FILE=%s\n' "${d}/untrusted-ca.pem"
   printf 'HOOKPIPE_IT_PLAINTEXT_BROKERS=%s\n' "$(bootstrap_list "${n}")"
-  printf 'HOOKPIPE_IT_ACL_PREFIXES=hookpipe.,it-\n'
+  printf 'HOOKPIPE_IT_ACL_PREFIXES=hookpipe.,it-,bench-\n'
 }
