@@ -80,7 +80,7 @@ bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/... ./stages/...
 
 clean:
-	rm -rf bin data .kafka-local
+	rm -rf bin data .kafka-local .kafka-local-secure
 
 # A real Apache Kafka without Docker (Java 17+ and Maven): one broker on
 # 127.0.0.1:19092, or BROKERS=3 for a three-node cluster on 19092-19094.

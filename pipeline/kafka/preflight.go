@@ -71,6 +71,8 @@ type ConnectError struct {
 	Err error
 }
 
+// Error is one line: the broker, what went wrong, and the underlying error
+// unless a probe confirmed the cause.
 func (e *ConnectError) Error() string {
 	if e.Kind == PlaintextToTLS || e.Kind == TLSToPlaintext {
 		return fmt.Sprintf("kafka %s: %s", e.Broker, e.What) // a probe confirmed it; kgo's guess would only confuse
@@ -78,6 +80,7 @@ func (e *ConnectError) Error() string {
 	return fmt.Sprintf("kafka %s: %s (%v)", e.Broker, e.What, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *ConnectError) Unwrap() error { return e.Err }
 
 // Preflight connects to each seed broker in turn with k's security
