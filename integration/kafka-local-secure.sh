@@ -7,6 +7,8 @@
 #     openssl for this run under <state>/tls/; an unrelated CA too, for "untrusted CA" tests;
 #   - SCRAM-SHA-512 and SCRAM-SHA-256 credentials for the user "hookpipe", created with Kafka's
 #     own `kafka-storage format --add-scram`, and the same user for PLAIN;
+#   - OAUTHBEARER with Kafka's built-in *unsecured* token validator (unsigned JWTs, "alg":"none",
+#     the principal in "sub"): enough to test a client's OAUTHBEARER, never for production;
 #   - ssl.client.auth=requested: a client certificate is verified when one is presented (mTLS);
 #   - ACLs enforced (StandardAuthorizer): "hookpipe" gets exactly what the README's "Running on
 #     your Kafka" lists, on the topic and group prefixes "hookpipe.", "it-" (the suite's) and
@@ -43,7 +45,8 @@ secure_properties() {
   pw="$(cat "${d}/hookpipe.password")"
   cat <<EOP
 # --secure: SASL_SSL listener, certificates in ${d}
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SECURE_USER}="${pw}";
@@ -140,4 +143,5 @@ secure_env() {
   printf 'HOOKPIPE_IT_UNTRUSTED_CA_FILE=%s\n' "${d}/untrusted-ca.pem"
   printf 'HOOKPIPE_IT_PLAINTEXT_BROKERS=%s\n' "$(bootstrap_list "${n}")"
   printf 'HOOKPIPE_IT_ACL_PREFIXES=hookpipe.,it-,bench-\n'
+  printf 'HOOKPIPE_IT_OAUTHBEARER_UNSECURED=1\n'
 }

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -178,4 +180,51 @@ func TestSecureMissingACLsAreNamed(t *testing.T) {
 			t.Errorf("no ACLs for the prefix (ACLs granted on %s), verify only %v: %v, want %q", granted, verifyOnly, err, want)
 		}
 	}
+}
+
+// OAUTHBEARER with a static token, on a broker that validates unsecured
+// (unsigned) JWTs: a valid token for the user starts a pipeline, an
+// expired one is named as an authentication failure.
+func TestSecureOAuthBearer(t *testing.T) {
+	sec := secureSuite(t)
+	if os.Getenv("HOOKPIPE_IT_OAUTHBEARER_UNSECURED") == "" {
+		t.Skip("HOOKPIPE_IT_OAUTHBEARER_UNSECURED unset: the broker is not known to take unsecured OAUTHBEARER tokens (kafka-local.sh up --secure sets it)")
+	}
+	e := newEnv(t)
+	e.connector("c", `url = "http://127.0.0.1:1/x"`)
+	conns, _ := config.LoadConnectors(e.dir, nil)
+	now := time.Now().Unix()
+	oauth := sec
+	oauth.SASLMechanism, oauth.SASLUser, oauth.SASLPassword = kafka.MechanismOAuthBearer, "", ""
+	oauth.SASLToken = kafka.Secret(unsecuredJWT(sec.SASLUser, now-60, now+3600))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := stages.New(ctx, stages.Options{
+		Connectors: conns, Kafka: kafka.Config{Brokers: suiteBroker.addrs, Security: oauth}, Topics: e.topics(), Listen: "127.0.0.1:0",
+	})
+	if err != nil {
+		t.Fatalf("OAUTHBEARER with a valid token: %v", err)
+	}
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	if err := p.Run(stopped); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if n := e.endOffsetsIfExists(e.topics().Events()); n < 0 {
+		t.Errorf("the pipeline on OAUTHBEARER did not create %s", e.topics().Events())
+	}
+	expired := oauth
+	expired.SASLToken = kafka.Secret(unsecuredJWT(sec.SASLUser, now-7200, now-3600))
+	err = kafka.Config{Brokers: suiteBroker.addrs, Security: expired}.Preflight(ctx)
+	var ce *kafka.ConnectError
+	if !errors.As(err, &ce) || ce.Kind != kafka.SASLFailed || strings.Contains(err.Error(), expired.SASLToken.Reveal()) {
+		t.Errorf("an expired token: %v, want a SASL authentication failure without the token", err)
+	}
+}
+
+// unsecuredJWT is an unsigned JWT ("alg":"none") for sub, as Kafka's
+// unsecured OAUTHBEARER validator accepts.
+func unsecuredJWT(sub string, iat, exp int64) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(fmt.Sprintf(`{"sub":%q,"iat":%d,"exp":%d}`, sub, iat, exp))) + "."
 }
