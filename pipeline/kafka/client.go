@@ -31,8 +31,10 @@ type Config struct {
 }
 
 // NewClient returns a client for the configured brokers with opts added.
-// Every client uses k.Security. Producers created here require acks from all in-sync replicas and are
+// Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
+// Every client uses k.Security; a CA, certificate or key file that cannot
+// be read is an error here.
 func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	if len(k.Brokers) == 0 {
 		return nil, fmt.Errorf("no Kafka brokers configured")
