@@ -96,6 +96,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if sec != (kafka.Security{}) && len(splitList(f.brokers)) == 0 {
 		return errors.New("the --kafka-* TLS and SASL settings apply to --brokers (or KAFKA_BROKERS); the embedded development broker is plaintext")
 	}
+	if sec.SASLMechanism == kafka.MechanismPlain && !sec.TLSOn() {
+		log.Warn("SASL PLAIN without --kafka-tls sends the Kafka password in clear text over the network")
+	}
 	conns, diags := config.LoadConnectors(f.connectors, os.LookupEnv)
 	if diags.HasErrors() {
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
