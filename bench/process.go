@@ -184,3 +184,19 @@ func fileName(name string) string {
 	}
 	return sb.String()
 }
+
+// cpuMeter starts measuring the process's CPU time: the function it
+// returns gives the CPU time used since, and false when /proc could not
+// be read at either end.
+func (p *proc) cpuMeter() func() (time.Duration, bool) {
+	return cpuMeterOf(p.cmd.Process.Pid)
+}
+
+// cpuMeterOf is cpuMeter for any pid; 0 is the bench process itself.
+func cpuMeterOf(pid int) func() (time.Duration, bool) {
+	before, ok1 := procCPU(pid)
+	return func() (time.Duration, bool) {
+		after, ok2 := procCPU(pid)
+		return after - before, ok1 && ok2
+	}
+}

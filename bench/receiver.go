@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -129,6 +130,8 @@ func parseEventID(body []byte) (seq int, sent int64, ok bool) {
 type receiverConfig struct {
 	Latency     time.Duration // delay before each answer
 	FailureRate float64       // share of requests answered 503, 0 to 1
+	Transport   transport     // plain HTTP, or HTTPS with HTTP/1.1 or HTTP/2
+	Cert        *tls.Certificate
 }
 
 // receiver is a minimal webhook endpoint on 127.0.0.1: it reads the body,
@@ -136,12 +139,13 @@ type receiverConfig struct {
 // answers 204. It verifies no signature, so it costs the machine as little
 // as an endpoint can.
 type receiver struct {
-	cfg  receiverConfig
-	rec  *recorder
-	srv  *http.Server
-	ln   net.Listener
-	reqs atomic.Int64
-	pool sync.Pool
+	cfg   receiverConfig
+	rec   *recorder
+	srv   *http.Server
+	ln    net.Listener
+	reqs  atomic.Int64
+	conns connCounts
+	pool  sync.Pool
 }
 
 // startReceiver listens on a free loopback port and serves until close.
@@ -152,13 +156,27 @@ func startReceiver(cfg receiverConfig, rec *recorder) (*receiver, error) {
 	}
 	r := &receiver{cfg: cfg, rec: rec, ln: ln}
 	r.pool.New = func() any { return new(bytes.Buffer) }
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second, ConnState: r.conns.connState}
+	if !cfg.Transport.TLS {
+		go func() { _ = r.srv.Serve(ln) }()
+		return r, nil
+	}
+	if cfg.Cert == nil {
+		ln.Close()
+		return nil, errors.New("a TLS receiver needs a certificate")
+	}
+	r.serveTLS()
 	return r, nil
 }
 
 // URL is the receiver's endpoint.
-func (r *receiver) URL() string { return "http://" + r.ln.Addr().String() + "/hook" }
+func (r *receiver) URL() string {
+	scheme := "http://"
+	if r.cfg.Transport.TLS {
+		scheme = "https://"
+	}
+	return scheme + r.ln.Addr().String() + "/hook"
+}
 
 func (r *receiver) close() { _ = r.srv.Close() }
 

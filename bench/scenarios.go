@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -66,14 +67,19 @@ type runSpec struct {
 	batch          int
 	rate           float64 // events/s; 0: as fast as ingest answers
 	timeout        time.Duration
+	transport      transport // how every receiver serves; zero: plain HTTP
 }
 
-// connectorsHCL renders the connector file of conns, pointing at urls.
-func connectorsHCL(conns []connSpec, urls []string) string {
+// connectorsHCL renders the connector file of conns, pointing at urls;
+// with caFile, every connector trusts it through tls { ca_file }.
+func connectorsHCL(conns []connSpec, urls []string, caFile string) string {
 	var sb strings.Builder
 	for i, c := range conns {
 		fmt.Fprintf(&sb, "connector %q {\n  url = %q\n  labels = [\"name\", \"room\"]\n", c.name, urls[i])
 		fmt.Fprintf(&sb, "  signature_secret = %q\n  max_in_flight = %d\n", benchSecret, c.maxInFlight)
+		if caFile != "" {
+			fmt.Fprintf(&sb, "  tls {\n    ca_file = %q\n  }\n", caFile)
+		}
 		if c.backoff > 0 {
 			fmt.Fprintf(&sb, "  retry {\n    backoff = [%q]\n  }\n", c.backoff.String())
 		}
@@ -82,9 +88,9 @@ func connectorsHCL(conns []connSpec, urls []string) string {
 	return sb.String()
 }
 
-// startReceivers starts one receiver per connector; the measured one
-// records into rec.
-func startReceivers(conns []connSpec, rec *recorder) ([]*receiver, []string, error) {
+// startReceivers starts one receiver per connector, serving over t; the
+// measured one records into rec.
+func (b *Bench) startReceivers(conns []connSpec, rec *recorder, t transport) ([]*receiver, []string, error) {
 	var rcvs []*receiver
 	var urls []string
 	for _, c := range conns {
@@ -92,7 +98,12 @@ func startReceivers(conns []connSpec, rec *recorder) ([]*receiver, []string, err
 		if c.measured {
 			r = rec
 		}
-		rv, err := startReceiver(c.rcv, r)
+		cfg := c.rcv
+		cfg.Transport = t
+		if t.TLS {
+			cfg.Cert = &b.ca.Server
+		}
+		rv, err := startReceiver(cfg, r)
 		if err != nil {
 			closeReceivers(rcvs)
 			return nil, nil, err
@@ -116,27 +127,32 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	defer b.cleanup(prefix)
 	t0 := time.Now()
 	rec := newRecorder(t0, spec.events)
-	rcvs, urls, err := startReceivers(spec.conns, rec)
+	t := cmp.Or(spec.transport, plainHTTP)
+	rcvs, urls, err := b.startReceivers(spec.conns, rec, t)
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer closeReceivers(rcvs)
 	p, err := b.startPipeline(ctx, procConfig{
-		Name: spec.scenario + "-" + spec.name, Connectors: connectorsHCL(spec.conns, urls), TopicPrefix: prefix,
+		Name: spec.scenario + "-" + spec.name + "-" + t.Name, Connectors: connectorsHCL(spec.conns, urls, b.caFile(t)), TopicPrefix: prefix,
 	})
 	if err != nil {
 		return RunResult{}, err
 	}
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
+	cpu := p.cpuMeter()
+	conns := measuredReceiver(spec.conns, rcvs).conns.snapshot()
 	lr := runLoad(ctx, b.client, loadConfig{
 		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: b.opts.Sizes.Posters, Rate: spec.rate, T0: t0,
 	})
 	if lr.Failed > 0 {
 		rec.expect(lr.Accepted)
 	}
-	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
+	rec.wait(ctx, cmp.Or(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
+	res.setCPU(cpu())
+	res.setConns(t, measuredReceiver(spec.conns, rcvs).conns.snapshot().sub(conns))
 	res.PeakRSSBytes = p.peakRSS()
 	if err := p.stop(); err != nil {
 		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())
@@ -170,11 +186,22 @@ func resultOf(name string, events int, rec *recorder, start time.Duration, lr lo
 // drainTimeout bounds the wait for n events: a minute plus 1 ms each.
 func drainTimeout(n int) time.Duration { return time.Minute + time.Duration(n)*time.Millisecond }
 
-func cmpOr(a, b time.Duration) time.Duration {
-	if a > 0 {
-		return a
+// measuredReceiver returns the receiver of the measured connector.
+func measuredReceiver(conns []connSpec, rcvs []*receiver) *receiver {
+	for i, c := range conns {
+		if c.measured {
+			return rcvs[i]
+		}
 	}
-	return b
+	return rcvs[0]
+}
+
+// caFile is the CA file connectors over t trust, or "" for plain HTTP.
+func (b *Bench) caFile(t transport) string {
+	if !t.TLS || b.ca == nil {
+		return ""
+	}
+	return b.ca.File
 }
 
 // failed returns a Result that reports err.

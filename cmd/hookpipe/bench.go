@@ -15,7 +15,7 @@ import (
 // benchFlags are the flags of 'hookpipe bench'.
 type benchFlags struct {
 	brokers, scenarios, jsonPath, profileDir string
-	quick                                    bool
+	quick, tls                               bool
 	partitions                               int
 	sizes                                    bench.Sizes
 	security                                 *securityFlags
@@ -26,6 +26,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.brokers, "brokers", "", "real Kafka seed brokers, comma-separated (default: an embedded kfake broker in the bench process)")
 	fs.StringVar(&f.scenarios, "scenarios", "", "comma-separated `scenarios` to run (default all: ceiling,throughput,latency,slow,isolation,backlog)")
 	fs.BoolVar(&f.quick, "quick", false, "small sizes: the whole run in under a minute")
+	fs.BoolVar(&f.tls, "tls", false, "receivers serve HTTPS with a CA made for the run (connectors trust it by tls.ca_file); ceiling, throughput, latency and slow run over HTTP/1.1 and HTTP/2")
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to this `file`")
 	fs.StringVar(&f.profileDir, "cpuprofile-dir", "", "make every pipeline process write CPU and heap profiles into this `directory`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of the pipeline's topics")
@@ -67,7 +68,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	results, err := bench.Run(ctx, bench.Options{
-		Brokers: splitList(f.brokers), Security: sec, Scenarios: splitList(f.scenarios), Quick: f.quick,
+		Brokers: splitList(f.brokers), Security: sec, Scenarios: splitList(f.scenarios), Quick: f.quick, TLS: f.tls,
 		Sizes: f.sizes, Partitions: f.partitions, ProfileDir: f.profileDir,
 		Version: version, Progress: stderr,
 	})
