@@ -71,14 +71,18 @@ type runSpec struct {
 }
 
 // connectorsHCL renders the connector file of conns, pointing at urls;
-// with caFile, every connector trusts it through tls { ca_file }.
-func connectorsHCL(conns []connSpec, urls []string, caFile string) string {
+// with caFile, every connector trusts it through tls { ca_file }; with
+// http2, every connector sets http2 = true.
+func connectorsHCL(conns []connSpec, urls []string, caFile string, http2 bool) string {
 	var sb strings.Builder
 	for i, c := range conns {
 		fmt.Fprintf(&sb, "connector %q {\n  url = %q\n  labels = [\"name\", \"room\"]\n", c.name, urls[i])
 		fmt.Fprintf(&sb, "  signature_secret = %q\n  max_in_flight = %d\n", benchSecret, c.maxInFlight)
 		if caFile != "" {
 			fmt.Fprintf(&sb, "  tls {\n    ca_file = %q\n  }\n", caFile)
+		}
+		if http2 {
+			sb.WriteString("  http2 = true\n")
 		}
 		if c.backoff > 0 {
 			fmt.Fprintf(&sb, "  retry {\n    backoff = [%q]\n  }\n", c.backoff.String())
@@ -134,7 +138,7 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	}
 	defer closeReceivers(rcvs)
 	p, err := b.startPipeline(ctx, procConfig{
-		Name: spec.scenario + "-" + spec.name + "-" + t.Name, Connectors: connectorsHCL(spec.conns, urls, b.caFile(t)), TopicPrefix: prefix,
+		Name: spec.scenario + "-" + spec.name + "-" + t.Name, Connectors: connectorsHCL(spec.conns, urls, b.caFile(t), t.H2), TopicPrefix: prefix,
 	})
 	if err != nil {
 		return RunResult{}, err

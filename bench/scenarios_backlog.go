@@ -27,7 +27,7 @@ func runBacklog(ctx context.Context, b *Bench) Result {
 		return failed(err)
 	}
 	defer closeReceivers(rcvs)
-	hcl := connectorsHCL(conns, urls, b.caFile(t))
+	hcl := connectorsHCL(conns, urls, b.caFile(t), t.H2)
 	queue, err := b.queueBacklog(ctx, procConfig{Name: "backlog-queue", Connectors: hcl, TopicPrefix: prefix, Stages: "ingest,fanout"}, t0)
 	if err != nil {
 		return failed(err)

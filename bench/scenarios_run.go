@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/stages/deliver"
 )
 
 // runCeiling POSTs Events webhook bodies, one per request as the deliver
@@ -50,7 +49,7 @@ func (b *Bench) ceilingRun(ctx context.Context, conc int, t transport) (RunResul
 		return RunResult{}, err
 	}
 	defer rcv.close()
-	client, r := deliver.NewHTTPClient(conc, b.clientTLS(t)), pipeline.NewRenderer([]string{"name", "room"})
+	client, r := b.deliveryClient(t, conc), pipeline.NewRenderer([]string{"name", "room"})
 	defer client.CloseIdleConnections()
 	b.progress("  ceiling: %d requests, %d at a time, %s", n, conc, t.Name)
 	cpu := cpuMeterOf(0)

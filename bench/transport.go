@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
+
+	"github.com/hookpipe/hookpipe/stages/deliver"
 )
 
 // transport is how a run's receivers serve webhooks.
@@ -15,8 +17,9 @@ type transport struct {
 	Name string
 	// TLS serves HTTPS with the run's CA-signed certificate.
 	TLS bool
-	// H2 offers HTTP/2 by ALPN ("h2", then "http/1.1"); without it the
-	// receiver offers "http/1.1" only, as an HTTP/1.1-only endpoint does.
+	// H2 offers HTTP/2 by ALPN ("h2", then "http/1.1") and sets the
+	// connectors' http2 = true; without it the receiver offers "http/1.1"
+	// only, as an HTTP/1.1-only endpoint does.
 	H2 bool
 }
 
@@ -110,11 +113,16 @@ func (b *Bench) transports() []transport {
 	return []transport{plainHTTP}
 }
 
-// clientTLS returns the TLS configuration of the bench's own delivery
-// clients for t: the run's CA as roots, or nil for plain HTTP.
-func (b *Bench) clientTLS(t transport) *tls.Config {
-	if !t.TLS || b.ca == nil {
-		return nil
+// deliveryClient returns the client a connector over t has: the deliver
+// stage's HTTP/1.1 client, or its HTTP/2 one (http2 = true), trusting the
+// run's CA.
+func (b *Bench) deliveryClient(t transport, maxInFlight int) *http.Client {
+	var cfg *tls.Config
+	if t.TLS && b.ca != nil {
+		cfg = b.ca.clientTLS()
 	}
-	return b.ca.clientTLS()
+	if t.H2 {
+		return deliver.NewHTTP2Client(cfg)
+	}
+	return deliver.NewHTTPClient(maxInFlight, cfg)
 }

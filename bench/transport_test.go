@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/x509"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,22 +15,27 @@ import (
 	"github.com/hookpipe/hookpipe/stages/deliver"
 )
 
-// Over HTTPS the receiver counts connections and handshakes, and the
-// deliver stage's client speaks HTTP/2 exactly when the receiver offers
-// it: once a first request has opened a connection, 64 concurrent
-// requests of 50 ms share it over HTTP/2 and take a connection each over
-// HTTP/1.1.
+// Over HTTPS the receiver counts connections and handshakes. The deliver
+// stage's default client speaks HTTP/1.1 even to an endpoint that offers
+// HTTP/2, one connection per concurrent request (64 requests of 50 ms
+// after a first one); its http2 client shares one connection.
 func TestTLSReceiverCountsConnectionsAndProtocol(t *testing.T) {
 	ca, err := newRunCA(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
+		name   string
 		tr     transport
+		client *http.Client
 		wantH2 bool
 		conns  int64
-	}{{httpsH1, false, 64}, {httpsH2, true, 1}} {
-		t.Run(tt.tr.Name, func(t *testing.T) {
+	}{
+		{"https/1.1", httpsH1, deliver.NewHTTPClient(64, ca.clientTLS()), false, 64},
+		{"h2 offered, default client", httpsH2, deliver.NewHTTPClient(64, ca.clientTLS()), false, 64},
+		{"https/2, http2 client", httpsH2, deliver.NewHTTP2Client(ca.clientTLS()), true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder(time.Now(), 64)
 			rcv, err := startReceiver(receiverConfig{Latency: 50 * time.Millisecond, Transport: tt.tr, Cert: &ca.Server}, rec)
 			if err != nil {
@@ -39,7 +45,7 @@ func TestTLSReceiverCountsConnectionsAndProtocol(t *testing.T) {
 			if !strings.HasPrefix(rcv.URL(), "https://") {
 				t.Fatalf("URL %s is not https", rcv.URL())
 			}
-			client := deliver.NewHTTPClient(64, ca.clientTLS())
+			client := tt.client
 			defer client.CloseIdleConnections()
 			r := pipeline.NewRenderer(nil)
 			if err := postWebhook(context.Background(), client, rcv.URL(), webhookBody(r, 0, 0)); err != nil {
@@ -72,6 +78,24 @@ func TestTLSReceiverCountsConnectionsAndProtocol(t *testing.T) {
 	}
 }
 
+// The http2 client does not fall back to HTTP/1.1: against an endpoint
+// without HTTP/2 the request fails.
+func TestHTTP2ClientNeedsH2(t *testing.T) {
+	ca, err := newRunCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := startReceiver(receiverConfig{Transport: httpsH1, Cert: &ca.Server}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.close()
+	client := deliver.NewHTTP2Client(ca.clientTLS())
+	if err := postWebhook(context.Background(), client, rcv.URL(), []byte(`{}`)); err == nil {
+		t.Error("an HTTP/2-only client got an answer from an HTTP/1.1-only endpoint")
+	}
+}
+
 // A connector file with the run's CA as tls.ca_file loads, and its TLS
 // configuration trusts the receivers' certificate.
 func TestConnectorsHCLWithCALoads(t *testing.T) {
@@ -80,7 +104,7 @@ func TestConnectorsHCLWithCALoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hcl := connectorsHCL([]connSpec{{name: "fast", maxInFlight: 10}}, []string{"https://127.0.0.1:1/hook"}, ca.File)
+	hcl := connectorsHCL([]connSpec{{name: "fast", maxInFlight: 10}}, []string{"https://127.0.0.1:1/hook"}, ca.File, true)
 	if err := os.WriteFile(filepath.Join(dir, "bench.hcl"), []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +112,8 @@ func TestConnectorsHCLWithCALoads(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("LoadConnectors: %s\n%s", config.FormatDiagnostics(diags), hcl)
 	}
-	if len(got) != 1 || got[0].TLS == nil || got[0].TLS.RootCAs == nil {
-		t.Fatalf("connector TLS = %+v, want the run's CA as roots", got)
+	if len(got) != 1 || got[0].TLS == nil || got[0].TLS.RootCAs == nil || !got[0].HTTP2 {
+		t.Fatalf("connector = %+v, want the run's CA as roots and http2", got)
 	}
 	leaf, err := x509.ParseCertificate(ca.Server.Certificate[0])
 	if err != nil {
