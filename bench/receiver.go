@@ -145,6 +145,7 @@ type receiver struct {
 	ln    net.Listener
 	reqs  atomic.Int64
 	conns connCounts
+	ramp  rampMeter
 	pool  sync.Pool
 }
 
@@ -183,6 +184,10 @@ func (r *receiver) close() { _ = r.srv.Close() }
 // ServeHTTP implements http.Handler.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.reqs.Add(1)
+	if r.rec != nil {
+		leave := r.ramp.enter(int64(time.Since(r.rec.t0)))
+		defer leave()
+	}
 	buf := r.pool.Get().(*bytes.Buffer)
 	defer r.pool.Put(buf)
 	buf.Reset()

@@ -76,6 +76,15 @@ type RunResult struct {
 	Handshakes int64 `json:"tlsHandshakes,omitempty"`
 	Resumed    int64 `json:"tlsResumed,omitempty"`
 	H2         int64 `json:"h2Conns,omitempty"`
+	// PeakConcurrent is the most requests the measured receiver served at
+	// once; RampSeconds, for runs with a target (the slow scenario), is the
+	// time from its first request until it served 90 % of max_in_flight at
+	// once, 0 when it never did.
+	PeakConcurrent int64 `json:"peakConcurrent,omitempty"`
+	// MeanConcurrent is the mean of the measured receiver's requests in
+	// flight, sampled every 50 ms while it had any (the slow scenario).
+	MeanConcurrent float64 `json:"meanConcurrent,omitempty"`
+	RampSeconds    float64 `json:"rampSeconds,omitempty"`
 	// ConnsPer1k and HandshakesPer1k are Conns and Handshakes per 1,000
 	// delivered events.
 	ConnsPer1k      float64 `json:"connsPer1k"`

@@ -68,6 +68,7 @@ type runSpec struct {
 	rate           float64 // events/s; 0: as fast as ingest answers
 	timeout        time.Duration
 	transport      transport // how every receiver serves; zero: plain HTTP
+	rampTarget     int       // concurrent requests whose first arrival RampSeconds reports; 0: none
 }
 
 // connectorsHCL renders the connector file of conns, pointing at urls;
@@ -146,7 +147,16 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
 	cpu := p.cpuMeter()
-	conns := measuredReceiver(spec.conns, rcvs).conns.snapshot()
+	mr := measuredReceiver(spec.conns, rcvs)
+	conns := mr.conns.snapshot()
+	meanInFlight := func() float64 { return 0 }
+	if spec.rampTarget > 0 {
+		mr.ramp.target.Store(int64(spec.rampTarget))
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		ch := mr.ramp.sample(sctx, 50*time.Millisecond)
+		meanInFlight = func() float64 { stop(); return <-ch }
+	}
 	lr := runLoad(ctx, b.client, loadConfig{
 		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: b.opts.Sizes.Posters, Rate: spec.rate, T0: t0,
 	})
@@ -156,7 +166,9 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	rec.wait(ctx, cmp.Or(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
 	res.setCPU(cpu())
-	res.setConns(t, measuredReceiver(spec.conns, rcvs).conns.snapshot().sub(conns))
+	res.setConns(t, mr.conns.snapshot().sub(conns))
+	res.PeakConcurrent, res.RampSeconds = rampOf(&mr.ramp)
+	res.MeanConcurrent = meanInFlight()
 	res.PeakRSSBytes = p.peakRSS()
 	if err := p.stop(); err != nil {
 		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())

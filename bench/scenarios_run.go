@@ -152,13 +152,17 @@ func runSlow(ctx context.Context, b *Bench) Result {
 		full, err := b.measure(ctx, runSpec{
 			scenario: "slow", name: fmt.Sprintf("max_in_flight=%d", s.MaxInFlight), events: s.SlowEvents, batch: s.Batch,
 			transport: t, conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: s.MaxInFlight, measured: true}},
+			rampTarget: s.MaxInFlight * 9 / 10,
 		})
 		if err != nil {
 			res.Error = err.Error()
 			return res
 		}
 		res.Runs = append(res.Runs, full)
-		res.Compare = append(res.Compare, Comparison{"share of the in-flight bound over " + t.Name, 100 * full.EventsPerSec / bound, "%"})
+		res.Compare = append(res.Compare, Comparison{"share of the in-flight bound over " + t.Name, 100 * full.EventsPerSec / bound, "%"},
+			Comparison{"peak requests in flight at the endpoint over " + t.Name, float64(full.PeakConcurrent), "requests"},
+			Comparison{"time to 90 % of max_in_flight at the endpoint over " + t.Name, full.RampSeconds, "s"},
+			Comparison{"mean requests in flight at the endpoint while busy over " + t.Name, full.MeanConcurrent, "requests"})
 	}
 	parts := b.opts.Partitions
 	seqBound := float64(parts) / s.SlowLatency.Seconds()
