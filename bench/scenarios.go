@@ -163,7 +163,7 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	if lr.Failed > 0 {
 		rec.expect(lr.Accepted)
 	}
-	rec.wait(ctx, cmp.Or(spec.timeout, drainTimeout(spec.events)))
+	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
 	res.setCPU(cpu())
 	res.setConns(t, mr.conns.snapshot().sub(conns))
@@ -201,6 +201,13 @@ func resultOf(name string, events int, rec *recorder, start time.Duration, lr lo
 
 // drainTimeout bounds the wait for n events: a minute plus 1 ms each.
 func drainTimeout(n int) time.Duration { return time.Minute + time.Duration(n)*time.Millisecond }
+
+func cmpOr(a, b time.Duration) time.Duration {
+	if a > 0 {
+		return a
+	}
+	return b
+}
 
 // measuredReceiver returns the receiver of the measured connector.
 func measuredReceiver(conns []connSpec, rcvs []*receiver) *receiver {
