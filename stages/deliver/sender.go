@@ -43,6 +43,7 @@ type Sender struct {
 	header  http.Header
 	signer  *signature.Signer
 	client  *http.Client
+	rt      http.RoundTripper // client's transport, called directly
 }
 
 // NewSender returns a Sender for c. client may be nil for a client whose
@@ -63,7 +64,19 @@ func NewSender(c *pipeline.Connector, version string, client *http.Client) *Send
 	} else if s.client == nil {
 		s.client = NewHTTPClient(c.MaxInFlight, c.TLS)
 	}
+	s.rt = roundTripper(s.client)
 	return s
+}
+
+// roundTripper returns the transport of client, which Send calls without
+// http.Client: redirects are never followed (a 3xx is a failure), so the
+// client's redirect bookkeeping, a copy of the headers per request among
+// it, buys nothing.
+func roundTripper(client *http.Client) http.RoundTripper {
+	if client.Transport == nil {
+		return http.DefaultTransport
+	}
+	return client.Transport
 }
 
 // NewHTTPClient returns an HTTP/1.1 client that opens at most maxConns
@@ -140,7 +153,7 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 	if s.signer != nil {
 		req.Header[signature.Header] = []string{s.signer.Sign(body, start)}
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.rt.RoundTrip(req)
 	took := time.Since(start)
 	if err != nil {
 		return failure(ctx, err, s.timeout, took)
