@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 
@@ -19,17 +20,27 @@ type TopicOptions struct {
 	Partitions int32
 	// ReplicationFactor of a new topic. Default 1.
 	ReplicationFactor int16
+	// VisibleWithin bounds the wait for the broker to show every topic,
+	// with a leader for each partition and its configuration. Default 30s.
+	VisibleWithin time.Duration
 }
 
 // EnsureTopics creates the missing topics of specs and corrects the
 // retention.ms of existing ones. Existing topics keep their partition
-// count; a count that differs from opts is logged.
+// count; a count that differs from opts is logged. It returns only once
+// the broker's metadata shows every topic, each partition with a leader
+// (every partition of a topic it created), and describes each topic's
+// configuration; if that takes longer than opts.VisibleWithin it fails
+// with an error naming the topics still missing.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
 	}
 	if opts.ReplicationFactor <= 0 {
 		opts.ReplicationFactor = 1
+	}
+	if opts.VisibleWithin <= 0 {
+		opts.VisibleWithin = 30 * time.Second
 	}
 	names := make([]string, len(specs))
 	for i, s := range specs {
@@ -39,11 +50,11 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
-	var existing []pipeline.TopicSpec
+	wantParts := make(map[string]int32, len(specs)) // 0: any count
 	for _, s := range specs {
 		d, ok := details[s.Name]
 		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
-			existing = append(existing, s)
+			wantParts[s.Name] = 0
 			if n := int32(len(d.Partitions)); d.Err == nil && n != opts.Partitions {
 				log.Info("topic keeps its partition count", "topic", s.Name, "partitions", n, "flag", opts.Partitions)
 			}
@@ -54,12 +65,17 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 			return err
 		}
 		if !created {
-			existing = append(existing, s) // created meanwhile by another process
+			wantParts[s.Name] = 0 // created meanwhile by another process
 			continue
 		}
+		wantParts[s.Name] = opts.Partitions
 		log.Info("created topic", "topic", s.Name, "partitions", opts.Partitions, "retention.ms", retentionMs(s))
 	}
-	return fixRetention(ctx, adm, existing, log)
+	rcs, err := waitVisible(ctx, adm, wantParts, opts.VisibleWithin)
+	if err != nil {
+		return err
+	}
+	return fixRetention(ctx, adm, specs, rcs, log)
 }
 
 func retentionMs(s pipeline.TopicSpec) string {
@@ -80,24 +96,16 @@ func createTopic(ctx context.Context, adm *kadm.Client, s pipeline.TopicSpec, op
 	return true, nil
 }
 
-// fixRetention sets retention.ms on the topics whose value differs.
-func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, log *slog.Logger) error {
-	if len(specs) == 0 {
-		return nil
-	}
+// fixRetention sets retention.ms on the topics of specs whose value in
+// rcs, their described configs, differs.
+func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, rcs kadm.ResourceConfigs, log *slog.Logger) error {
 	want := make(map[string]string, len(specs))
-	names := make([]string, 0, len(specs))
 	for _, s := range specs {
 		want[s.Name] = retentionMs(s)
-		names = append(names, s.Name)
-	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
-	if err != nil {
-		return fmt.Errorf("describe topic configs: %w", err)
 	}
 	for _, rc := range rcs {
-		if rc.Err != nil {
-			return fmt.Errorf("describe topic %s: %w", rc.Name, rc.Err)
+		if _, ok := want[rc.Name]; !ok {
+			continue
 		}
 		have := ""
 		for _, c := range rc.Configs {
