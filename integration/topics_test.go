@@ -55,10 +55,36 @@ func TestTopicsCreatedAndCorrected(t *testing.T) {
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &drift}}, e.topics().Connector("c")); err != nil {
 		t.Fatal(err)
 	}
+	waitRetention(t, adm, e.topics().Connector("c"), drift) // the broker applies it after answering
 	if err := kafka.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
 		t.Fatal(err)
 	}
 	checkRetention(t, adm, want, 4)
+}
+
+// waitRetention polls until the broker describes topic with retention.ms
+// ms, for 20 s at most.
+func waitRetention(t *testing.T, adm *kadm.Client, topic, ms string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	have := ""
+	for ctx.Err() == nil {
+		rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+		if err == nil && len(rcs) == 1 && rcs[0].Err == nil {
+			have = ""
+			for _, c := range rcs[0].Configs {
+				if c.Key == "retention.ms" && c.Value != nil {
+					have = *c.Value
+				}
+			}
+			if have == ms {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	t.Fatalf("%s: retention.ms still %q after 20s, want %s", topic, have, ms)
 }
 
 // checkRetention checks, in one request each, that the broker describes

@@ -30,8 +30,9 @@ type TopicOptions struct {
 // count; a count that differs from opts is logged. It returns only once
 // the broker's metadata shows every topic, each partition with a leader
 // (every partition of a topic it created), and describes each topic's
-// configuration; if that takes longer than opts.VisibleWithin it fails
-// with an error naming the topics still missing.
+// configuration, with the retention.ms it corrected; if that takes longer
+// than opts.VisibleWithin it fails with an error naming the topics still
+// missing.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
@@ -71,11 +72,18 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 		wantParts[s.Name] = opts.Partitions
 		log.Info("created topic", "topic", s.Name, "partitions", opts.Partitions, "retention.ms", retentionMs(s))
 	}
-	rcs, err := waitVisible(ctx, adm, wantParts, opts.VisibleWithin)
+	deadline := time.Now().Add(opts.VisibleWithin)
+	rcs, err := waitVisible(ctx, adm, wantParts, nil, opts.VisibleWithin)
 	if err != nil {
 		return err
 	}
-	return fixRetention(ctx, adm, specs, rcs, log)
+	fixed, err := fixRetention(ctx, adm, specs, rcs, log)
+	if err != nil || len(fixed) == 0 {
+		return err
+	}
+	// The broker applies a config change after it answered the change.
+	_, err = waitVisible(ctx, adm, wantParts, fixed, max(time.Until(deadline), topicPoll))
+	return err
 }
 
 func retentionMs(s pipeline.TopicSpec) string {
@@ -97,8 +105,9 @@ func createTopic(ctx context.Context, adm *kadm.Client, s pipeline.TopicSpec, op
 }
 
 // fixRetention sets retention.ms on the topics of specs whose value in
-// rcs, their described configs, differs.
-func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, rcs kadm.ResourceConfigs, log *slog.Logger) error {
+// rcs, their described configs, differs; it returns the values it set.
+func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, rcs kadm.ResourceConfigs, log *slog.Logger) (map[string]string, error) {
+	var fixed map[string]string
 	want := make(map[string]string, len(specs))
 	for _, s := range specs {
 		want[s.Name] = retentionMs(s)
@@ -107,21 +116,30 @@ func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 		if _, ok := want[rc.Name]; !ok {
 			continue
 		}
-		have := ""
-		for _, c := range rc.Configs {
-			if c.Key == "retention.ms" && c.Value != nil {
-				have = *c.Value
-			}
-		}
+		have := retentionOf(rc)
 		if have == want[rc.Name] {
 			continue
 		}
 		if err := setRetention(ctx, adm, rc.Name, want[rc.Name]); err != nil {
-			return err
+			return nil, err
 		}
 		log.Info("corrected topic retention", "topic", rc.Name, "was", have, "retention.ms", want[rc.Name])
+		if fixed == nil {
+			fixed = map[string]string{}
+		}
+		fixed[rc.Name] = want[rc.Name]
 	}
-	return nil
+	return fixed, nil
+}
+
+// retentionOf returns the retention.ms that rc describes, "" when none.
+func retentionOf(rc kadm.ResourceConfig) string {
+	for _, c := range rc.Configs {
+		if c.Key == "retention.ms" && c.Value != nil {
+			return *c.Value
+		}
+	}
+	return ""
 }
 
 func setRetention(ctx context.Context, adm *kadm.Client, topic, ms string) error {

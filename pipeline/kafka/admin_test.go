@@ -115,3 +115,28 @@ func TestEnsureTopicsNamesInvisibleTopics(t *testing.T) {
 		t.Errorf("EnsureTopics took %v to give up, bound 500ms", d)
 	}
 }
+
+// A topic whose retention.ms drifted gets design.md's value back.
+func TestEnsureTopicsCorrectsRetention(t *testing.T) {
+	_, adm, specs := ensureSetup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := EnsureTopics(ctx, adm, specs, TopicOptions{Partitions: 3}, log); err != nil {
+		t.Fatal(err)
+	}
+	drift := "1000"
+	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &drift}}, "t.events"); err != nil {
+		t.Fatal(err)
+	}
+	if err := EnsureTopics(ctx, adm, specs, TopicOptions{Partitions: 3}, log); err != nil {
+		t.Fatal(err)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, "t.events")
+	if err != nil || len(rcs) != 1 {
+		t.Fatalf("describe: %v %v", rcs, err)
+	}
+	if got := retentionOf(rcs[0]); got != "43200000" {
+		t.Errorf("t.events retention.ms %q, want 43200000", got)
+	}
+}

@@ -17,9 +17,10 @@ const topicPoll = 100 * time.Millisecond
 // waitVisible polls until the broker's metadata lists every topic of
 // parts with a leader for each partition (and at least parts[t]
 // partitions when that is not 0), and it describes every topic's
-// configuration without error. It returns those configurations, or after
-// within an error naming the topics still missing and the last reason.
-func waitVisible(ctx context.Context, adm *kadm.Client, parts map[string]int32, within time.Duration) (kadm.ResourceConfigs, error) {
+// configuration without error, with the retention.ms of retention for
+// the topics there. It returns those configurations, or after within an
+// error naming the topics still missing and the last reason.
+func waitVisible(ctx context.Context, adm *kadm.Client, parts map[string]int32, retention map[string]string, within time.Duration) (kadm.ResourceConfigs, error) {
 	names := make([]string, 0, len(parts))
 	for n := range parts {
 		names = append(names, n)
@@ -30,7 +31,7 @@ func waitVisible(ctx context.Context, adm *kadm.Client, parts map[string]int32, 
 	tick := time.NewTicker(topicPoll)
 	defer tick.Stop()
 	for {
-		rcs, missing, why := visibleOnce(ctx, adm, names, parts)
+		rcs, missing, why := visibleOnce(ctx, adm, names, parts, retention)
 		if len(missing) == 0 {
 			return rcs, nil
 		}
@@ -46,7 +47,7 @@ func waitVisible(ctx context.Context, adm *kadm.Client, parts map[string]int32, 
 
 // visibleOnce asks once; it returns the configs when every topic is
 // visible, else the missing topics and why.
-func visibleOnce(ctx context.Context, adm *kadm.Client, names []string, parts map[string]int32) (kadm.ResourceConfigs, []string, error) {
+func visibleOnce(ctx context.Context, adm *kadm.Client, names []string, parts map[string]int32, retention map[string]string) (kadm.ResourceConfigs, []string, error) {
 	// kadm answers ListTopics from kgo's metadata cache (5 s), which still
 	// holds the "unknown topic" answers of EnsureTopics' first listing;
 	// asking for authorized operations makes kadm send a fresh request.
@@ -72,10 +73,14 @@ func visibleOnce(ctx context.Context, adm *kadm.Client, names []string, parts ma
 		return nil, names, fmt.Errorf("describe topic configs: %w", err)
 	}
 	for _, rc := range rcs {
-		if rc.Err != nil {
+		err := rc.Err
+		if want, ok := retention[rc.Name]; ok && err == nil && retentionOf(rc) != want {
+			err = fmt.Errorf("retention.ms %q, want %s", retentionOf(rc), want)
+		}
+		if err != nil {
 			missing = append(missing, rc.Name)
 			if why == nil {
-				why = fmt.Errorf("describe %s: %w", rc.Name, rc.Err)
+				why = fmt.Errorf("describe %s: %w", rc.Name, err)
 			}
 		}
 	}
