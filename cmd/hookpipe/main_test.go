@@ -65,3 +65,63 @@ func TestRunRefusesBadInput(t *testing.T) {
 		t.Errorf("--partitions 0: %v", err)
 	}
 }
+
+// --version, -v and version print the version to stdout.
+func TestVersionFlags(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-v"} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), []string{arg}, &out, &errOut); err != nil {
+			t.Errorf("%s: %v", arg, err)
+		}
+		if out.String() != "hookpipe "+version+"\n" || errOut.Len() != 0 {
+			t.Errorf("%s: stdout %q, stderr %q", arg, out.String(), errOut.String())
+		}
+	}
+}
+
+// Help for every command goes to stdout and ends without an error (exit
+// 0), however it is asked for; the flags read with natural placeholders.
+func TestHelpGoesToStdout(t *testing.T) {
+	want := map[string][]string{
+		"run":      {"-connectors DIR", "-listen ADDR", "-brokers LIST", "-partitions N", "-log-level LEVEL"},
+		"validate": {"-connectors DIR"},
+		"receive":  {"-listen ADDR", "-secret S", "$HOOKPIPE_RECEIVE_SECRET", "-failure-rate F", "-latency D"},
+		"replay":   {"-connector NAME", "-brokers LIST"},
+		"bench":    {"-scenarios LIST", "-json FILE", "-events N"},
+	}
+	for cmd, flags := range want {
+		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}, {cmd, "-help"}} {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), args, &out, &errOut)
+			if err != nil && !errors.Is(err, errHelp) {
+				t.Errorf("%v: err %v, want exit 0", args, err)
+			}
+			if errOut.Len() != 0 {
+				t.Errorf("%v: stderr %q, want nothing", args, errOut.String())
+			}
+			for _, f := range append(flags, "usage: hookpipe "+cmd+" [flags]") {
+				if !strings.Contains(out.String(), f) {
+					t.Errorf("%v: stdout lacks %q:\n%s", args, f, out.String())
+				}
+			}
+		}
+	}
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, &out, &errOut); err != nil || !strings.Contains(out.String(), "usage: hookpipe <command>") || errOut.Len() != 0 {
+			t.Errorf("%v: err %v, stdout %q, stderr %q", args, err, out.String(), errOut.String())
+		}
+	}
+}
+
+// A bad flag, or help for an unknown command, is a usage error explained
+// on stderr, with nothing on stdout.
+func TestUsageErrorsGoToStderr(t *testing.T) {
+	for _, args := range [][]string{{"run", "--nope"}, {"help", "nope"}, {"receive", "extra"}} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		if !errors.Is(err, errUsage) || out.Len() != 0 || !strings.Contains(errOut.String(), "usage: hookpipe") {
+			t.Errorf("%v: err %v, stdout %q, stderr %q", args, err, out.String(), errOut.String())
+		}
+	}
+}

@@ -16,11 +16,11 @@ import (
 )
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("replay", stderr)
-	name := fs.String("connector", "", "the `connector` whose dead letters are sent again (required)")
-	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
-	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	prefix := fs.String("topic-prefix", "hookpipe", "topic and group name `prefix`")
+	fs := newFlagSet("replay", stdout, stderr)
+	name := fs.String("connector", "", "`NAME` of the connector whose dead letters are sent again (required)")
+	dir := fs.String("connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
+	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
+	prefix := fs.String("topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
