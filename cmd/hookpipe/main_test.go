@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,33 @@ func TestUsageErrorsGoToStderr(t *testing.T) {
 		if !errors.Is(err, errUsage) || out.Len() != 0 || !strings.Contains(errOut.String(), "usage: hookpipe") {
 			t.Errorf("%v: err %v, stdout %q, stderr %q", args, err, out.String(), errOut.String())
 		}
+	}
+}
+
+// With --listen busy, run fails first with the bind error: before the
+// embedded broker starts (no data directory appears) or a real broker is
+// contacted (no connection warnings).
+func TestRunFailsFirstOnBusyListen(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	good := t.TempDir()
+	writeConnector(t, good, "a.hcl", "connector \"a\" {\n  url = \"https://a.example/h\"\n}\n")
+	dataDir := filepath.Join(t.TempDir(), "data")
+	for _, extra := range [][]string{{"--brokers", "127.0.0.1:1"}, {"--data-dir", dataDir, "--embedded-listen", "127.0.0.1:0"}} {
+		args := append([]string{"run", "--connectors", good, "--listen", busy.Addr().String()}, extra...)
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), "bind: address already in use") || !strings.Contains(err.Error(), busy.Addr().String()) {
+			t.Errorf("%v: err %v, want the bind error naming the address", extra, err)
+		}
+		if errOut.Len() != 0 {
+			t.Errorf("%v: logged before failing:\n%s", extra, errOut.String())
+		}
+	}
+	if _, err := os.Stat(dataDir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the embedded broker started (%s: %v)", dataDir, err)
 	}
 }

@@ -90,20 +90,28 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return errors.New("connector configuration has errors; nothing was started")
 	}
+	ln, err := stages.Listen(f.listen) // first: a busy address fails before any broker is contacted
+	if err != nil {
+		return err
+	}
 	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer func() { err = errors.Join(err, stopProfiles()) }()
 	brokers, stop, err := brokersFor(f, log)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer stop()
 	if len(splitList(f.brokers)) > 0 && f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(f.memLimitMiB) << 20)
 	}
-	p, err := stages.New(ctx, f.options(conns, brokers, log))
+	opts := f.options(conns, brokers, log)
+	opts.Listener = ln // stages.New owns it now
+	p, err := stages.New(ctx, opts)
 	if err != nil {
 		return err
 	}
