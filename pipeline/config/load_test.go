@@ -207,7 +207,7 @@ func TestLoadConnectorsEnv(t *testing.T) {
 		{"set", map[string]string{"SECRET": "s", "KEY": "k"}, "s", nil},
 		{"empty", map[string]string{"SECRET": "", "KEY": ""}, "", nil},
 		{"one unset", map[string]string{"SECRET": "s"}, "", []string{
-			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY, which is not set.`,
+			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY, which is not set;`,
 		}},
 		{"both unset", nil, "", []string{
 			`x.hcl:3:22: Environment variable not set: env("SECRET") reads SECRET`,
@@ -226,6 +226,23 @@ func TestLoadConnectorsEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// env(name, default) gives the default only when the variable is unset;
+// a set variable, even empty, wins; a third argument is an error.
+func TestLoadConnectorsEnvDefault(t *testing.T) {
+	src := connectorSrc(`  signature_secret = env("SECRET", "dev-secret")`)
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{{nil, "dev-secret"}, {map[string]string{"SECRET": "s"}, "s"}, {map[string]string{"SECRET": ""}, ""}} {
+		cs, diags := loadSource(t, src, tt.env)
+		if len(diags) != 0 || len(cs) != 1 || cs[0].SignatureSecret != tt.want {
+			t.Errorf("env %v: %v, want secret %q", tt.env, diags, tt.want)
+		}
+	}
+	_, diags := loadSource(t, connectorSrc(`  signature_secret = env("SECRET", "a", "b")`), nil)
+	checkLines(t, diags, []string{`x.hcl:3:22: Error in function call: Call to function "env" failed: env takes a variable name and at most one default, as env("SECRET", "default"); got 3 arguments.`})
 }
 
 // A url is https, or http only to a loopback host (localhost, 127/8, ::1).
