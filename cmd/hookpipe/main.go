@@ -107,7 +107,8 @@ commands:
   receive    run a development webhook receiver that verifies signatures
   replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
-  version    print the version
+  version    print the version (also --version, -v)
+  help       print this, or a command's flags: hookpipe help run
 
 Run 'hookpipe help <command>' or 'hookpipe <command> --help' for a command's flags.
 `)
