@@ -28,17 +28,19 @@ build:
 # run: the pipeline on the embedded broker, with a development receiver that
 # verifies every signature and prints each event it gets. RECEIVE_FLAGS go
 # to the receiver (RECEIVE_FLAGS="--failure-rate 0.5 --latency 200ms"),
-# RUN_FLAGS to hookpipe run. The recipe runs with job control (set -m), so
-# Ctrl-C reaches only the foreground job, hookpipe run, which drains and
-# exits 0; then the receiver is stopped, and make exits with run's status.
+# RUN_FLAGS to hookpipe run. On a terminal, hookpipe run gets a process
+# group of its own (set -m), so Ctrl-C reaches only it, not make: it drains
+# and exits 0, then the receiver is stopped and make exits with run's
+# status. The receiver stays in make's group, so signals sent to that group
+# (no terminal, or the terminal closing) still reach it.
 RECEIVE_FLAGS ?=
 run: build
 	@$(BIN) validate --connectors ./connectors.d
-	@set -m; \
-	$(BIN) receive --listen $(RECEIVE_ADDR) --secret "$$HOOKPIPE_DEV_SECRET" $(RECEIVE_FLAGS) & rpid=$$!; \
+	@$(BIN) receive --listen $(RECEIVE_ADDR) --secret "$$HOOKPIPE_DEV_SECRET" $(RECEIVE_FLAGS) & rpid=$$!; \
 	trap 'kill $$rpid 2>/dev/null' EXIT; \
+	if [ -t 0 ]; then set -m; fi; \
 	$(BIN) run --connectors ./connectors.d $(RUN_FLAGS); rc=$$?; \
-	kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; exit $$rc
+	set +m; kill $$rpid 2>/dev/null; wait $$rpid 2>/dev/null; exit $$rc
 
 # check-run-interrupt: `make run` under a pseudo-terminal, as a user runs
 # it: an event reaches the receiver, then Ctrl-C stops everything and make
