@@ -114,9 +114,3 @@ func retention(t *testing.T, adm *kadm.Client, topic string) string {
 	}
 	return ""
 }
-
-// waitRetention polls until topic's retention.ms is want, for 20 s.
-func waitRetention(t *testing.T, adm *kadm.Client, topic, want string) {
-	t.Helper()
-	waitFor(t, 20*time.Second, topic+" retention.ms="+want, func() bool { return retention(t, adm, topic) == want })
-}

@@ -14,11 +14,11 @@ import (
 )
 
 func cmdReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("receive", stderr)
-	listen := fs.String("listen", "127.0.0.1:9999", "`address` to listen on")
-	secret := fs.String("secret", os.Getenv("HOOKPIPE_RECEIVE_SECRET"), "signature `secret` to verify X-Dt-Signature with (default $HOOKPIPE_RECEIVE_SECRET; empty: do not verify)")
-	failRate := fs.Float64("failure-rate", 0, "share of requests, 0 to 1, answered 503 to exercise retries")
-	latency := fs.Duration("latency", 0, "delay before each answer")
+	fs := newFlagSet("receive", stdout, stderr)
+	listen := fs.String("listen", "127.0.0.1:9999", "listen on `ADDR`")
+	secret := fs.String("secret", os.Getenv("HOOKPIPE_RECEIVE_SECRET"), "verify X-Dt-Signature with the signing secret `S` (default $HOOKPIPE_RECEIVE_SECRET; empty: do not verify)")
+	failRate := fs.Float64("failure-rate", 0, "answer this share `F` of requests, 0 to 1, with 503 to exercise retries")
+	latency := fs.Duration("latency", 0, "wait `D` (such as 200ms) before each answer")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -17,8 +17,8 @@ import (
 )
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("replay", stderr)
-	f := replayFlagSet(fs)
+	fs := newFlagSet("replay", stdout, stderr)
+	f := replayFlagSet(fs.FlagSet)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -54,10 +54,10 @@ type replayFlags struct {
 
 func replayFlagSet(fs *flag.FlagSet) *replayFlags {
 	f := &replayFlags{}
-	fs.StringVar(&f.name, "connector", "", "the `connector` whose dead letters are sent again (required)")
-	fs.StringVar(&f.dir, "connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
-	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
+	fs.StringVar(&f.name, "connector", "", "`NAME` of the connector whose dead letters are sent again (required)")
+	fs.StringVar(&f.dir, "connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
+	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
+	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	f.security = bindKafkaSecurity(fs)
 	return f
 }

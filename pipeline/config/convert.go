@@ -324,24 +324,32 @@ func (e *unsetEnvError) Error() string {
 	return fmt.Sprintf("environment variable %s is not set", e.name)
 }
 
-// envFunc returns env(name): the value of the environment variable name,
-// as lookupEnv reports it. A set but empty variable gives ""; an unset one
-// is an *unsetEnvError.
+// envFunc returns env(name) and env(name, default): the value of the
+// environment variable name, as lookupEnv reports it. A set but empty
+// variable gives ""; an unset one gives default, or without one is an
+// *unsetEnvError.
 func envFunc(lookupEnv func(string) (string, bool)) function.Function {
 	return function.New(&function.Spec{
-		Description: "Returns the value of an environment variable, which must be set.",
+		Description: "Returns the value of an environment variable, or the default when it is not set.",
 		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+		VarParam:    &function.Parameter{Name: "default", Type: cty.String},
 		Type:        function.StaticReturnType(cty.String),
 		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 			name := args[0].AsString()
-			if name == "" {
+			switch {
+			case name == "":
 				return cty.UnknownVal(cty.String), errors.New("the variable name must not be empty")
+			case len(args) > 2:
+				return cty.UnknownVal(cty.String), fmt.Errorf("env takes a variable name and at most one default, as env(%q, \"default\"); got %d arguments", name, len(args))
 			}
 			v, ok := lookupEnv(name)
-			if !ok {
-				return cty.UnknownVal(cty.String), &unsetEnvError{name: name}
+			switch {
+			case ok:
+				return cty.StringVal(v), nil
+			case len(args) == 2:
+				return args[1], nil
 			}
-			return cty.StringVal(v), nil
+			return cty.UnknownVal(cty.String), &unsetEnvError{name: name}
 		},
 	})
 }
@@ -357,7 +365,7 @@ func explainEnv(diags hcl.Diagnostics) hcl.Diagnostics {
 			continue
 		}
 		d.Summary = "Environment variable not set"
-		d.Detail = fmt.Sprintf("env(%q) reads %s, which is not set.", unset.name, unset.name)
+		d.Detail = fmt.Sprintf("env(%q) reads %s, which is not set; set it, or give a default as env(%q, \"value\").", unset.name, unset.name, unset.name)
 	}
 	return diags
 }

@@ -47,19 +47,37 @@ func LoadConnectors(dir string, lookupEnv func(string) (string, bool)) ([]*pipel
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	l := &configLoader{
-		configDecoder: configDecoder{ctx: evalContext(lookupEnv)},
-		first:         map[string]hcl.Range{},
-	}
+	l := newLoader(lookupEnv)
 	for _, p := range paths {
 		l.file(p)
 	}
+	return l.result()
+}
+
+func newLoader(lookupEnv func(string) (string, bool)) *configLoader {
+	return &configLoader{
+		configDecoder: configDecoder{ctx: evalContext(lookupEnv)},
+		first:         map[string]hcl.Range{},
+	}
+}
+
+// result returns what LoadConnectors returns once every file is loaded.
+func (l *configLoader) result() ([]*pipeline.Connector, hcl.Diagnostics) {
 	sortDiagnostics(l.diags)
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}
 	slices.SortFunc(l.connectors, func(a, b *pipeline.Connector) int { return strings.Compare(a.Name, b.Name) })
 	return l.connectors, l.diags
+}
+
+// loadBytes loads src as the one connector file path, without reading
+// it: LoadConnectors of a directory holding only that file, minus the
+// file I/O (the fuzz target runs it thousands of times a second).
+func loadBytes(path string, src []byte, lookupEnv func(string) (string, bool)) ([]*pipeline.Connector, hcl.Diagnostics) {
+	l := newLoader(lookupEnv)
+	l.source(path, src)
+	return l.result()
 }
 
 // sortDiagnostics puts diags in source order: by file, then by position.
@@ -114,6 +132,11 @@ func (l *configLoader) file(path string) {
 		l.diags = append(l.diags, pathError(path, "Cannot read connector file", err))
 		return
 	}
+	l.source(path, src)
+}
+
+// source parses and decodes src, the content of the file path.
+func (l *configLoader) source(path string, src []byte) {
 	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
 	l.diags = append(l.diags, diags...)
 	if diags.HasErrors() {

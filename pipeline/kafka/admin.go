@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 
@@ -19,17 +20,28 @@ type TopicOptions struct {
 	Partitions int32
 	// ReplicationFactor of a new topic. Default 1.
 	ReplicationFactor int16
+	// VisibleWithin bounds the wait for the broker to show every topic,
+	// with a leader for each partition and its configuration. Default 30s.
+	VisibleWithin time.Duration
 }
 
 // EnsureTopics creates the missing topics of specs and corrects the
 // retention.ms of existing ones. Existing topics keep their partition
-// count; a count that differs from opts is logged.
+// count; a count that differs from opts is logged. It returns only once
+// the broker's metadata shows every topic, each partition with a leader
+// (every partition of a topic it created), and describes each topic's
+// configuration, with the retention.ms it corrected; if that takes longer
+// than opts.VisibleWithin it fails with an error naming the topics still
+// missing.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
 	}
 	if opts.ReplicationFactor <= 0 {
 		opts.ReplicationFactor = 1
+	}
+	if opts.VisibleWithin <= 0 {
+		opts.VisibleWithin = 30 * time.Second
 	}
 	names := make([]string, len(specs))
 	for i, s := range specs {
@@ -39,11 +51,11 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
-	var existing []pipeline.TopicSpec
+	wantParts := make(map[string]int32, len(specs)) // 0: any count
 	for _, s := range specs {
 		d, ok := details[s.Name]
 		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
-			existing = append(existing, s)
+			wantParts[s.Name] = 0
 			if n := int32(len(d.Partitions)); d.Err == nil && n != opts.Partitions {
 				log.Info("topic keeps its partition count", "topic", s.Name, "partitions", n, "flag", opts.Partitions)
 			}
@@ -54,12 +66,24 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 			return err
 		}
 		if !created {
-			existing = append(existing, s) // created meanwhile by another process
+			wantParts[s.Name] = 0 // created meanwhile by another process
 			continue
 		}
+		wantParts[s.Name] = opts.Partitions
 		log.Info("created topic", "topic", s.Name, "partitions", opts.Partitions, "retention.ms", retentionMs(s))
 	}
-	return fixRetention(ctx, adm, existing, log)
+	deadline := time.Now().Add(opts.VisibleWithin)
+	rcs, err := waitVisible(ctx, adm, wantParts, nil, opts.VisibleWithin)
+	if err != nil {
+		return err
+	}
+	fixed, err := fixRetention(ctx, adm, specs, rcs, log)
+	if err != nil || len(fixed) == 0 {
+		return err
+	}
+	// The broker applies a config change after it answered the change.
+	_, err = waitVisible(ctx, adm, wantParts, fixed, max(time.Until(deadline), topicPoll))
+	return err
 }
 
 func retentionMs(s pipeline.TopicSpec) string {
@@ -80,40 +104,42 @@ func createTopic(ctx context.Context, adm *kadm.Client, s pipeline.TopicSpec, op
 	return true, nil
 }
 
-// fixRetention sets retention.ms on the topics whose value differs.
-func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, log *slog.Logger) error {
-	if len(specs) == 0 {
-		return nil
-	}
+// fixRetention sets retention.ms on the topics of specs whose value in
+// rcs, their described configs, differs; it returns the values it set.
+func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, rcs kadm.ResourceConfigs, log *slog.Logger) (map[string]string, error) {
+	var fixed map[string]string
 	want := make(map[string]string, len(specs))
-	names := make([]string, 0, len(specs))
 	for _, s := range specs {
 		want[s.Name] = retentionMs(s)
-		names = append(names, s.Name)
-	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
-	if err != nil {
-		return fmt.Errorf("describe topic configs: %w", err)
 	}
 	for _, rc := range rcs {
-		if rc.Err != nil {
-			return fmt.Errorf("describe topic %s: %w", rc.Name, rc.Err)
+		if _, ok := want[rc.Name]; !ok {
+			continue
 		}
-		have := ""
-		for _, c := range rc.Configs {
-			if c.Key == "retention.ms" && c.Value != nil {
-				have = *c.Value
-			}
-		}
+		have := retentionOf(rc)
 		if have == want[rc.Name] {
 			continue
 		}
 		if err := setRetention(ctx, adm, rc.Name, want[rc.Name]); err != nil {
-			return err
+			return nil, err
 		}
 		log.Info("corrected topic retention", "topic", rc.Name, "was", have, "retention.ms", want[rc.Name])
+		if fixed == nil {
+			fixed = map[string]string{}
+		}
+		fixed[rc.Name] = want[rc.Name]
 	}
-	return nil
+	return fixed, nil
+}
+
+// retentionOf returns the retention.ms that rc describes, "" when none.
+func retentionOf(rc kadm.ResourceConfig) string {
+	for _, c := range rc.Configs {
+		if c.Key == "retention.ms" && c.Value != nil {
+			return *c.Value
+		}
+	}
+	return ""
 }
 
 func setRetention(ctx context.Context, adm *kadm.Client, topic, ms string) error {

@@ -67,7 +67,9 @@ type handler struct {
 //
 // A request is all or nothing. Its body is decoded and validated by
 // Decode; any error answers 400 (413 over the size or count limits) with
-// {"error":"..."} and nothing is written to Kafka. A valid request produces
+// {"error":"..."} and nothing is written to Kafka. A body sent with
+// Content-Encoding: gzip is decompressed first, and Limits.MaxBodyBytes
+// bounds it both as sent and decompressed; any other encoding is 415. A valid request produces
 // one record per event to the events topic (key: deviceId; value: the
 // envelope as stored, with its assigned eventId and timestamp and derived
 // metadata; headers: ingest time, eventId, eventType; timestamp: the
@@ -162,41 +164,6 @@ func (h *handler) authorized(r *http.Request) bool {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
-}
-
-// errReadBody is answered when the body cannot be read (the client went
-// away or sent a broken chunked encoding).
-var errReadBody = errors.New("could not read the request body")
-
-// readBody reads the whole body, at most Limits.MaxBodyBytes of it.
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.lim.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, bodyTooLarge(limit)
-	}
-	size := int64(bytes.MinRead)
-	if r.ContentLength > 0 {
-		size += r.ContentLength
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, bodyTooLarge(limit)
-	case err != nil:
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
-		return nil, errReadBody
-	}
-	return buf.Bytes(), nil
-}
-
-// statusOf maps a Decode or readBody error to its HTTP status.
-func statusOf(err error) int {
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
 }
 
 // produce writes one record per envelope and returns once Kafka has
