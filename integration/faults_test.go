@@ -107,8 +107,9 @@ func TestFaultProcessCrash(t *testing.T) {
 // events Kafka did not take), and a client that retries until 202 loses
 // nothing once the broker is back.
 func TestFaultBrokerRestart(t *testing.T) {
-	if ok, why := localCluster(1); !ok {
-		t.Skip("needs the single-node kafka-local.sh broker as KAFKA_BROKERS, to stop and start it: " + why)
+	stopBroker, startBroker, why := brokerStopStart()
+	if stopBroker == nil {
+		t.Skip(why)
 	}
 	began := time.Now()
 	e := newEnv(t)
@@ -125,7 +126,7 @@ func TestFaultBrokerRestart(t *testing.T) {
 		down.Lock()
 		defer down.Unlock()
 		if stopped {
-			if _, err := kafkaLocal("", "start-node", "0"); err != nil {
+			if err := startBroker(); err != nil {
 				t.Errorf("restarting the broker after the test: %v", err)
 			}
 		}
@@ -135,7 +136,7 @@ func TestFaultBrokerRestart(t *testing.T) {
 	down.Lock()
 	stopped = true
 	down.Unlock()
-	if _, err := kafkaLocal("", "stop-node", "0"); err != nil {
+	if err := stopBroker(); err != nil {
 		t.Fatal(err)
 	}
 	atStop := l.sentCount()
@@ -143,7 +144,7 @@ func TestFaultBrokerRestart(t *testing.T) {
 	waitFor(t, time.Minute, "a 503 from ingest while Kafka is away", func() bool { return l.answered(http.StatusServiceUnavailable) > 0 })
 	t.Logf("503 seen; %d acknowledged while the broker was down", l.sentCount()-atStop)
 	down.Lock()
-	_, err := kafkaLocal("", "start-node", "0")
+	err := startBroker()
 	stopped = err != nil
 	down.Unlock()
 	if err != nil {
