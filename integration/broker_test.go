@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -176,6 +177,7 @@ func init() {
 func kafkaImage() (img, why string, ok bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	ryukSetting(ctx)
 	p, err := dockerProvider(ctx)
 	if err != nil {
 		return "", "no Docker engine answers (" + firstLine(err.Error()) + "); integration/docker-local.sh up starts one", false
@@ -198,6 +200,30 @@ func kafkaImage() (img, why string, ok bool) {
 	return "", fmt.Sprintf("a Docker engine answers but the image %s is not there and cannot be pulled; `make kafka-image` builds %s without a registry (then KAFKA_IMAGE=%s)",
 		strings.Join(missing, " or "), localKafkaImage, localKafkaImage), false
 }
+
+// ryukImage is the reaper testcontainers-go v0.44 starts.
+const ryukImage = "testcontainers/ryuk:0.14.0"
+
+// ryukSetting turns Ryuk off when its image is neither there nor pullable
+// (no registry); the suite removes its container itself in any case. It runs
+// before the first provider, which reads the setting once.
+func ryukSetting(ctx context.Context) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") != "" {
+		return
+	}
+	if exec.CommandContext(ctx, "docker", "image", "inspect", ryukImage).Run() == nil {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if exec.CommandContext(pctx, "docker", "pull", "-q", ryukImage).Run() == nil {
+		return
+	}
+	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	ryukOffReason = ryukImage + " cannot be pulled"
+}
+
+var ryukOffReason = "TESTCONTAINERS_RYUK_DISABLED=true"
 
 func dockerProvider(ctx context.Context) (p *testcontainers.DockerProvider, err error) {
 	defer func() {
@@ -286,7 +312,7 @@ func containerBroker(img, why string) (broker, string, func(), error) {
 	}
 	ryuk := "Ryuk on"
 	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "true" {
-		ryuk = "Ryuk off, the suite removes the container"
+		ryuk = "Ryuk off (" + ryukOffReason + "), the suite removes the container"
 	}
 	b := broker{kind: "testcontainers " + img, addrs: []string{addr}, ctr: c}
 	return b, why + "; " + ryuk, stop, nil

@@ -109,7 +109,7 @@ func TestFaultProcessCrash(t *testing.T) {
 func TestFaultBrokerRestart(t *testing.T) {
 	stopBroker, startBroker, why := brokerStopStart()
 	if stopBroker == nil {
-		t.Skip(why)
+		t.Skip("skipped: " + why)
 	}
 	began := time.Now()
 	e := newEnv(t)
@@ -258,7 +258,7 @@ func lastLine(s string) string {
 func TestFaultBrokerLoss(t *testing.T) {
 	brokers, state, why := threeNodeCluster(t)
 	if brokers == nil {
-		t.Skip(why)
+		t.Skip("skipped: " + why)
 	}
 	began := time.Now()
 	e := newEnv(t)
