@@ -95,7 +95,7 @@ wait_healthy() {
 
 wait_ready() {
   local url="http://127.0.0.1:${HOOKPIPE_API_PORT:-8080}/readyz" deadline=$((SECONDS + TIMEOUT_S))
-  until curl -fsS -o /dev/null --max-time 2 "${url}"; do
+  until curl -fs -o /dev/null --max-time 2 "${url}"; do
     ((SECONDS < deadline)) || { compose "${FILES[@]}" logs --tail 40 hookpipe >&2 || true; die "${url} not ready after ${TIMEOUT_S}s"; }
     sleep 1
   done
