@@ -52,7 +52,7 @@ test: fmt-check vet
 #                          and the image is there, else kfake
 # A kind asked for and not available fails; the first line of the output
 # names the broker and why the others were not used.
-BROKER ?=
+BROKER ?= $(HOOKPIPE_TEST_BROKER)
 export HOOKPIPE_TEST_BROKER := $(BROKER)
 # Containers publish on 127.0.0.1 only (inside a container testcontainers would
 # take the default gateway). The suite turns Ryuk off (TESTCONTAINERS_RYUK_DISABLED)
