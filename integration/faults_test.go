@@ -222,8 +222,14 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 		return nil, "", "needs a three-node cluster (RF=3, min.insync.replicas=2): set HOOKPIPE_FAULT_CLUSTER=1 for the test to start one with kafka-local.sh, or point KAFKA_BROKERS at a running `kafka-local.sh up --brokers 3`; " + why3
 	}
 	state = filepath.Join(t.TempDir(), "kafka3")
-	// Its own ports, so that it runs beside the single broker CI starts.
-	t.Setenv("HOOKPIPE_KAFKA_PORT", "29092")
+	// Its own ports, so that it runs beside the single broker CI starts:
+	// HOOKPIPE_FAULT_CLUSTER_PORT, default 29092 (29092-29094, controllers
+	// 29192-29194).
+	port := os.Getenv("HOOKPIPE_FAULT_CLUSTER_PORT")
+	if port == "" {
+		port = "29092"
+	}
+	t.Setenv("HOOKPIPE_KAFKA_PORT", port)
 	out, err := kafkaLocal(state, "up", "--brokers", "3")
 	t.Cleanup(func() {
 		if _, err := kafkaLocal(state, "down"); err != nil {
@@ -232,7 +238,7 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	})
 	if err != nil {
 		if strings.Contains(out, "already in use") {
-			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but ports 29092-29094 or 29192-29194 are taken: " + lastLine(out)
+			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but the ports from " + port + " (HOOKPIPE_FAULT_CLUSTER_PORT) are taken: " + lastLine(out)
 		}
 		t.Fatalf("starting the three-node cluster: %v", err)
 	}
