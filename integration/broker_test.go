@@ -107,7 +107,7 @@ func chooseBroker() (broker, string, func(), error) {
 		}
 		return realBroker(env, "HOOKPIPE_TEST_BROKER=kafka")
 	case kindKfake:
-		return embeddedBroker("HOOKPIPE_TEST_BROKER=kfake; not KAFKA_BROKERS or testcontainers, whatever answers")
+		return embeddedBroker("HOOKPIPE_TEST_BROKER=kfake; not KAFKA_BROKERS or testcontainers")
 	case kindTestcontainers:
 		img, why, ok := kafkaImage()
 		if !ok {

@@ -221,7 +221,10 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	} else if os.Getenv("HOOKPIPE_FAULT_CLUSTER") != "1" {
 		return nil, "", "needs a three-node cluster (RF=3, min.insync.replicas=2): set HOOKPIPE_FAULT_CLUSTER=1 for the test to start one with kafka-local.sh, or point KAFKA_BROKERS at a running `kafka-local.sh up --brokers 3`; " + why3
 	}
-	state = filepath.Join(t.TempDir(), "kafka3")
+	// The cleanup reads dir, not the named result state: an early return sets
+	// state to "", and `kafka-local.sh down` with no state directory would
+	// stop the suite's own broker.
+	dir := filepath.Join(t.TempDir(), "kafka3")
 	// Its own ports, so that it runs beside the single broker CI starts:
 	// HOOKPIPE_FAULT_CLUSTER_PORT, default 29092 (29092-29094, controllers
 	// 29192-29194).
@@ -230,9 +233,9 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 		port = "29092"
 	}
 	t.Setenv("HOOKPIPE_KAFKA_PORT", port)
-	out, err := kafkaLocal(state, "up", "--brokers", "3")
+	out, err := kafkaLocal(dir, "up", "--brokers", "3")
 	t.Cleanup(func() {
-		if _, err := kafkaLocal(state, "down"); err != nil {
+		if _, err := kafkaLocal(dir, "down"); err != nil {
 			t.Errorf("stopping the three-node cluster: %v", err)
 		}
 	})
@@ -250,7 +253,7 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	if len(brokers) != 3 {
 		t.Fatalf("kafka-local.sh up printed no three brokers:\n%s", out)
 	}
-	return brokers, state, ""
+	return brokers, dir, ""
 }
 
 func lastLine(s string) string {
