@@ -131,6 +131,20 @@ func TestFaultBrokerRestart(t *testing.T) {
 			}
 		}
 	})
+	// The load holds at half until the broker is down, so that the rest is
+	// sent while it is away however long stopping it takes.
+	brokerDown := make(chan struct{})
+	var downOnce sync.Once
+	release := func() { downOnce.Do(func() { close(brokerDown) }) }
+	defer release()
+	l.gate = func() {
+		if l.sentCount() >= n/2 {
+			select {
+			case <-brokerDown:
+			case <-ctx.Done():
+			}
+		}
+	}
 	wait := goLoad(ctx, l, n, 20*time.Millisecond)
 	waitFor(t, time.Minute, "a quarter of the load acknowledged", func() bool { return l.sentCount() >= n/4 })
 	down.Lock()
@@ -139,6 +153,7 @@ func TestFaultBrokerRestart(t *testing.T) {
 	if err := stopBroker(); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	atStop := l.sentCount()
 	t.Logf("broker stopped with %d acknowledged", atStop)
 	waitFor(t, time.Minute, "a 503 from ingest while Kafka is away", func() bool { return l.answered(http.StatusServiceUnavailable) > 0 })

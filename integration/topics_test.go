@@ -49,6 +49,12 @@ func TestTopicsCreatedAndCorrected(t *testing.T) {
 	if _, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &drift}}, e.topics().Connector("c")); err != nil {
 		t.Fatal(err)
 	}
+	// EnsureTopics must see the drift to correct it: wait until the broker
+	// describes it.
+	drifted := map[string]string{e.topics().Connector("c"): drift}
+	waitFor(t, 20*time.Second, "the drifted retention described", func() bool {
+		return sameRetention(retentions(ctx, adm, []string{e.topics().Connector("c")}), drifted)
+	})
 	if err := pipeline.EnsureTopics(ctx, adm, specs, opts, log); err != nil {
 		t.Fatal(err)
 	}
@@ -63,21 +69,22 @@ func checkRetention(t *testing.T, adm *kadm.Client, want map[string]string, part
 	for n := range want {
 		names = append(names, n)
 	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rc := range rcs {
-		got := ""
-		for _, c := range rc.Configs {
-			if c.Key == "retention.ms" && c.Value != nil {
-				got = *c.Value
-			}
+	// A broker answers from its metadata, which follows the controller's
+	// a moment later on a real Kafka: poll until it shows what was asked.
+	var got map[string]string
+	for {
+		got = retentions(ctx, adm, names)
+		if sameRetention(got, want) || ctx.Err() != nil {
+			break
 		}
-		if got != want[rc.Name] {
-			t.Errorf("%s: retention.ms %q, want %s", rc.Name, got, want[rc.Name])
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, n := range names {
+		if got[n] != want[n] {
+			t.Errorf("%s: retention.ms %q, want %s", n, got[n], want[n])
 		}
 	}
+	var err error
 	var details kadm.TopicDetails
 	ready := func() bool {
 		details, err = adm.ListTopics(ctx, names...)
@@ -96,4 +103,31 @@ func checkRetention(t *testing.T, adm *kadm.Client, want map[string]string, part
 			t.Errorf("%s: %d partitions (%v), want %d", d.Topic, len(d.Partitions), d.Err, partitions)
 		}
 	}
+}
+
+// retentions returns each topic's retention.ms as the broker describes it
+// ("" when it does not know the topic yet).
+func retentions(ctx context.Context, adm *kadm.Client, names []string) map[string]string {
+	out := make(map[string]string, len(names))
+	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
+	if err != nil {
+		return out
+	}
+	for _, rc := range rcs {
+		for _, c := range rc.Configs {
+			if c.Key == "retention.ms" && c.Value != nil {
+				out[rc.Name] = *c.Value
+			}
+		}
+	}
+	return out
+}
+
+func sameRetention(got, want map[string]string) bool {
+	for n, w := range want {
+		if got[n] != w {
+			return false
+		}
+	}
+	return true
 }
