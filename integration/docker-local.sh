@@ -85,9 +85,11 @@ cmd_up() {
   # shellcheck disable=SC2016
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "${PID_FILE}" \
     dockerd --host "unix://${SOCK}" </dev/null >>"${LOG_FILE}" 2>&1 &
-  local deadline=$((SECONDS + TIMEOUT_S)) pid=""
+  # The launcher becomes dockerd (exec, same pid); until it has, the pid
+  # file may be missing or name a bash, so liveness is the launcher's.
+  local launcher=$! deadline=$((SECONDS + TIMEOUT_S)) pid=""
   until engine_answers; do
-    pid="$(our_pid)" || {
+    kill -0 "${launcher}" 2>/dev/null || {
       tail -n 30 "${LOG_FILE}" >&2 || true
       die "dockerd exited during startup (log: ${LOG_FILE})"
     }
