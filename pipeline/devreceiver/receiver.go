@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -25,9 +26,16 @@ const DefaultMaxBodyBytes = 1 << 20
 // every POST without verifying signatures and prints nothing.
 type Options struct {
 	// Secret is the connector's signature secret. When set, every request
-	// must carry a valid X-Dt-Signature or is answered 401. Default: empty,
-	// signatures are not verified.
+	// must carry a valid signature of Scheme or is answered 401. Default:
+	// empty, signatures are not verified.
 	Secret string
+	// Secrets are more secrets accepted beside Secret, for a receiver
+	// that rotates keys: a request signed with any of them verifies.
+	Secrets []string
+	// Scheme is "dt-jwt" (X-Dt-Signature; the default when empty) or
+	// "standard-webhooks" (webhook-id, webhook-timestamp,
+	// webhook-signature; secrets in the whsec_ form).
+	Scheme string
 	// FailureRate is the share of requests, between 0 and 1, answered 503
 	// (chosen at random, after signature verification). Default: 0.
 	FailureRate float64
@@ -68,15 +76,41 @@ type Stats struct {
 // Receiver is the development webhook receiver. It implements http.Handler
 // and is safe for concurrent use; create it with New.
 type Receiver struct {
-	opts   Options
-	secret []byte
+	opts     Options
+	verifier signature.Verifier // nil: signatures are not verified
 
 	mu sync.Mutex // serialises writes to opts.Out
 
 	received, accepted, verified, rejected, failed atomic.Int64
 }
 
-// New returns a Receiver configured by opts, with defaults filled in.
+// Check reports what is wrong with opts' scheme or secrets, naming a bad
+// secret by position, never by value.
+func (o Options) Check() error {
+	_, err := o.verifier()
+	return err
+}
+
+// verifier returns the verifier of o's scheme and secrets, nil when there
+// is no secret.
+func (o Options) verifier() (signature.Verifier, error) {
+	var secrets []string
+	for _, s := range append([]string{o.Secret}, o.Secrets...) {
+		if s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	if len(secrets) == 0 {
+		if o.Scheme != "" && o.Scheme != signature.SchemeDTJWT && o.Scheme != signature.SchemeStandard {
+			return nil, fmt.Errorf("unknown signature scheme %q", o.Scheme)
+		}
+		return nil, nil
+	}
+	return signature.NewVerifier(o.Scheme, secrets)
+}
+
+// New returns a Receiver configured by opts, with defaults filled in. It
+// panics when opts.Check fails: check options from users first.
 func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -87,7 +121,11 @@ func New(opts Options) *Receiver {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Receiver{opts: opts, secret: []byte(opts.Secret)}
+	v, err := opts.verifier()
+	if err != nil {
+		panic("devreceiver: " + err.Error())
+	}
+	return &Receiver{opts: opts, verifier: v}
 }
 
 // Stats returns a snapshot of the counters.
@@ -169,13 +207,13 @@ func (r *Receiver) refuseBody(w http.ResponseWriter, now time.Time, err error) {
 // signature state for the line: verified, unsigned or unchecked (signed, but
 // no secret to check with).
 func (r *Receiver) verify(h http.Header, body []byte, now time.Time) (string, error) {
-	if len(r.secret) == 0 {
-		if h.Get(signature.Header) != "" {
+	if r.verifier == nil {
+		if h.Get(signature.Header) != "" || h.Get(signature.HeaderWebhookSignature) != "" {
 			return "unchecked", nil
 		}
 		return "unsigned", nil
 	}
-	if _, err := signature.VerifyRequest(h, body, r.secret, now); err != nil {
+	if err := r.verifier.VerifyRequest(h, body, now); err != nil {
 		return "", err
 	}
 	r.verified.Add(1)
