@@ -24,6 +24,9 @@ type APIConfig struct {
 	Ingest http.Handler
 	// Ready reports why the process is not ready, or nil when it is.
 	Ready func(ctx context.Context) error
+	// Actions serves POST /v1/connectors/{name}:replay and :sync (see
+	// NewActions); nil answers them 404.
+	Actions http.Handler
 }
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
@@ -50,6 +53,9 @@ func NewAPI(cfg APIConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
 	})
+	if cfg.Actions != nil {
+		mux.Handle("POST /v1/connectors/{action}", cfg.Actions)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -67,6 +67,10 @@ func (p *Process) groups() []string {
 
 func (p *Process) api() http.Handler {
 	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+	cfg.Actions = NewActions(ActionsConfig{
+		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
+		Token: p.opts.IngestToken, Logger: p.log,
+	})
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
 			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/config"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -21,11 +23,20 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
 	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
 	prefix := fs.String("topic-prefix", "hookpipe", "topic and group name `prefix`")
+	since := fs.String("since", "", "only events ingested at or after this `time`: RFC 3339 (2026-11-25T10:00:00Z) or a duration ago (6h)")
+	until := fs.String("until", "", "only events ingested before this `time`, in the same forms as --since")
+	var types listFlag
+	fs.Var(&types, "event-type", "only this event `type`; repeat it or separate types with commas")
+	dry := fs.Bool("dry-run", false, "count what would be replayed, per event type, and write nothing")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *name == "" {
 		return errors.New("replay: --connector is required")
+	}
+	sel, err := selection(*since, *until, types, time.Now())
+	if err != nil {
+		return err
 	}
 	if err := knownConnector(*dir, *name); err != nil {
 		return err
@@ -35,9 +46,67 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("replay: no --brokers and no KAFKA_BROKERS")
 	}
 	topics := pipeline.Topics{Prefix: *prefix}
-	n, err := replay.Run(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: kafka.Config{Brokers: seeds}})
-	fmt.Fprintf(stdout, "replayed %d dead letter(s) from %s to %s\n", n, topics.DLQ(*name), topics.Connector(*name))
+	res, err := replay.Replay(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: kafka.Config{Brokers: seeds}, Selection: sel, DryRun: *dry})
+	fmt.Fprintln(stdout, describeReplay(res, topics.DLQ(*name), topics.Connector(*name)))
 	return err
+}
+
+// selection builds the replay selection from the flags' values.
+func selection(since, until string, types []string, now time.Time) (replay.Selection, error) {
+	sel := replay.Selection{EventTypes: types}
+	var err error
+	if since != "" {
+		if sel.Since, err = replay.ParseTime(since, now); err != nil {
+			return sel, fmt.Errorf("replay: --since: %w", err)
+		}
+	}
+	if until != "" {
+		if sel.Until, err = replay.ParseTime(until, now); err != nil {
+			return sel, fmt.Errorf("replay: --until: %w", err)
+		}
+	}
+	if err := sel.Check(); err != nil {
+		return sel, fmt.Errorf("replay: %w", err)
+	}
+	return sel, nil
+}
+
+// describeReplay is the one line a replay prints: how many, from where to
+// where, per event type, and how many were left out.
+func describeReplay(res replay.Result, from, to string) string {
+	verb := "replayed"
+	if res.DryRun {
+		verb = "would replay"
+	}
+	line := fmt.Sprintf("%s %d dead letter(s) from %s to %s", verb, res.Replayed, from, to)
+	if len(res.ByType) > 0 {
+		keys := make([]string, 0, len(res.ByType))
+		for k := range res.ByType {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			keys[i] = fmt.Sprintf("%s %d", k, res.ByType[k])
+		}
+		line += ": " + strings.Join(keys, ", ")
+	}
+	if res.Skipped > 0 {
+		line += fmt.Sprintf(" (%d not selected)", res.Skipped)
+	}
+	if res.DryRun {
+		line += "; dry run, nothing written"
+	}
+	return line
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, splitList(v)...)
+	return nil
 }
 
 // knownConnector fails unless dir's connectors load and include name.
