@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
@@ -66,7 +67,7 @@ func (p *Process) groups() []string {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now()}
 	cfg.Actions = NewActions(ActionsConfig{
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
 		Token: p.opts.IngestToken, Logger: p.log,
