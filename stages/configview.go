@@ -23,7 +23,8 @@ type ConfigView struct {
 // ConnectorConfig is one connector's settings as GET /v1/config shows
 // them: header values are "(redacted)"; of the signature only the scheme
 // and the number of secrets appear. Hash (config.ConnectorHash) covers
-// the hidden values too, so a change of a secret alone changes it.
+// the hidden values too, so a change of a secret alone changes it;
+// SecretsHash (config.SecretsHash) covers only them.
 type ConnectorConfig struct {
 	Name        string            `json:"name"`
 	URL         string            `json:"url"`
@@ -37,6 +38,7 @@ type ConnectorConfig struct {
 	Retry       RetryView         `json:"retry"`
 	TLS         bool              `json:"tls"`
 	Hash        string            `json:"hash"`
+	SecretsHash string            `json:"secretsHash"`
 }
 
 // SignatureView is a connector's signature scheme and how many secrets it
@@ -61,7 +63,7 @@ func NewConnectorConfig(c *pipeline.Connector) ConnectorConfig {
 		Name: c.Name, URL: c.URL.Redacted(), Events: nonNil(c.Events), Labels: nonNil(c.Labels),
 		Headers: map[string]string{}, Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight,
 		Disabled: c.Disabled, Retry: RetryView{MaxAge: c.Retry.MaxAge.String(), Backoff: []string{}},
-		TLS: c.TLS != nil, Hash: config.ConnectorHash(c),
+		TLS: c.TLS != nil, Hash: config.ConnectorHash(c), SecretsHash: config.SecretsHash(c),
 	}
 	switch {
 	case len(c.SignatureSecrets) > 0:

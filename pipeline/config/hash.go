@@ -46,6 +46,15 @@ func Hash(conns []*pipeline.Connector) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
+// SecretsHash returns "sha256:<hex>" of only c's hidden values: its
+// signature secrets and header values, each through its own SHA-256. It
+// lets `hookpipe plan` say that a secret changed without showing one.
+func SecretsHash(c *pipeline.Connector) string {
+	h := sha256.New()
+	writeSecrets(h, c)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
 // writeConnector writes c's canonical form to h, every value length-prefixed.
 func writeConnector(h hash.Hash, c *pipeline.Connector) {
 	field(h, c.Name)
@@ -55,6 +64,28 @@ func writeConnector(h hash.Hash, c *pipeline.Connector) {
 	list(h, c.Events)
 	list(h, c.Labels)
 	field(h, c.SignatureScheme)
+	writeSecrets(h, c)
+	field(h, c.Timeout.String())
+	field(h, strconv.Itoa(c.MaxInFlight))
+	field(h, strconv.FormatBool(c.Disabled))
+	field(h, strconv.Itoa(len(c.Retry.Backoff)))
+	for _, b := range c.Retry.Backoff {
+		field(h, b.String())
+	}
+	field(h, c.Retry.MaxAge.String())
+	field(h, strconv.FormatBool(c.TLS != nil))
+	if c.TLS != nil {
+		for _, cert := range c.TLS.Certificates {
+			for _, der := range cert.Certificate {
+				field(h, digest(string(der)))
+			}
+		}
+	}
+}
+
+// writeSecrets writes the digests of c's signature secrets and of its
+// header values (with their names).
+func writeSecrets(h hash.Hash, c *pipeline.Connector) {
 	secrets := c.SignatureSecrets
 	if len(secrets) == 0 && c.SignatureSecret != "" {
 		secrets = []string{c.SignatureSecret}
@@ -72,22 +103,6 @@ func writeConnector(h hash.Hash, c *pipeline.Connector) {
 	for _, k := range keys {
 		field(h, k)
 		field(h, digest(c.Headers[k]))
-	}
-	field(h, c.Timeout.String())
-	field(h, strconv.Itoa(c.MaxInFlight))
-	field(h, strconv.FormatBool(c.Disabled))
-	field(h, strconv.Itoa(len(c.Retry.Backoff)))
-	for _, b := range c.Retry.Backoff {
-		field(h, b.String())
-	}
-	field(h, c.Retry.MaxAge.String())
-	field(h, strconv.FormatBool(c.TLS != nil))
-	if c.TLS != nil {
-		for _, cert := range c.TLS.Certificates {
-			for _, der := range cert.Certificate {
-				field(h, digest(string(der)))
-			}
-		}
 	}
 }
 
