@@ -10,6 +10,7 @@
 //	hookpipe replay    [flags]   send a connector's dead letters again
 //	hookpipe bench     [flags]   measure the pipeline on this machine
 //	hookpipe plan      [flags]   show what applying a connectors directory would change
+//	hookpipe sync      [flags]   send a connector the latest event of each type of every recent device
 //	hookpipe version
 package main
 
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return cmdPlan(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return cmdSync(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hookpipe", version)
 		return nil
@@ -88,6 +91,7 @@ commands:
   replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
   plan       show what applying a connectors directory would change
+  sync       send a connector the latest event of each type of every recent device
   version    print the version
 
 Run 'hookpipe <command> -h' for a command's flags.
