@@ -57,7 +57,9 @@ func runWriter(t *testing.T, kc kafka.Config) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- New(Config{Topics: topics, Kafka: kc, TopicOptions: kafka.TopicOptions{Partitions: 3}}).Run(ctx) }()
+	go func() {
+		done <- New(Config{Topics: topics, Kafka: kc, TopicOptions: kafka.TopicOptions{Partitions: 3}}).Run(ctx)
+	}()
 	stop = func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -153,8 +155,8 @@ func TestSyncSelection(t *testing.T) {
 	seed(t, kc,
 		event("a-t", "a", "temperature", now, now, 1),
 		event("a-h", "a", "humidity", now.Add(-20*time.Hour), old, 2), // old, but device a was seen recently
-		event("a-x", "a", "touch", now, now, 3),                        // not wanted by the connector
-		event("b-t", "b", "temperature", old, old, 4),                  // device b not seen for 13 h
+		event("a-x", "a", "touch", now, now, 3),                       // not wanted by the connector
+		event("b-t", "b", "temperature", old, old, 4),                 // device b not seen for 13 h
 	)
 	waitKnown(t, kc, "b/temperature", old)
 	waitKnown(t, kc, "a/touch", now)
