@@ -36,7 +36,11 @@ func readAll(ctx context.Context, kc kafka.Config, topic string, fn func(*kgo.Re
 			return fmt.Errorf("reading %s: %w", topic, ctx.Err())
 		}
 		var ferr error
-		fs.EachError(func(t string, p int32, err error) { ferr = fmt.Errorf("fetch %s/%d: %w", t, p, err) })
+		fs.EachError(func(t string, p int32, err error) {
+			if !kerr.IsRetriable(err) { // a topic just created may not be known everywhere yet
+				ferr = fmt.Errorf("fetch %s/%d: %w", t, p, err)
+			}
+		})
 		if ferr != nil {
 			return ferr
 		}

@@ -16,6 +16,10 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
+// fetchMaxBytes bounds one fetch of the writer: a batch is held until
+// Kafka acknowledged its writes, so this bounds the writer's memory.
+const fetchMaxBytes = 4 << 20
+
 // Config configures the writer.
 type Config struct {
 	// Topics names <p>.events, <p>.latest and the group <p>.latest.
@@ -61,6 +65,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		kgo.ConsumerGroup(t.LatestGroup()), kgo.ConsumeTopics(t.Events()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.assigned.Store(true) }),
+		kgo.FetchMaxBytes(fetchMaxBytes), kgo.MaxConcurrentFetches(1),
 	)
 	if err != nil {
 		return err
@@ -78,18 +83,30 @@ func (s *Stage) Run(ctx context.Context) error {
 			return nil // the batch in hand is not committed: the next owner reads it again
 		}
 		fs.EachError(func(t string, p int32, err error) { s.log.Warn("fetch", "topic", t, "partition", p, "err", err) })
-		if err := s.batch(ctx, cl, fs.Records()); err != nil {
+		recs := fs.Records()
+		for {
+			err := s.batch(ctx, cl, recs)
+			if err == nil {
+				break
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			// A failure here is Kafka's and passing: keep the batch, re-read
+			// what is known (some writes may have landed) and try again.
+			s.log.Warn("writing latest values; retrying", "err", err)
+			s.known = nil
+			if !pipeline.Sleep(ctx, time.Second) {
+				return nil
+			}
 		}
 		cl.AllowRebalance()
 	}
 }
 
 // batch writes the newer events of recs and commits recs once Kafka
-// acknowledged the writes.
+// acknowledged the writes. On an error nothing is committed and the map
+// must be reloaded (s.known = nil) before the batch is tried again.
 func (s *Stage) batch(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) error {
 	if s.assigned.Swap(false) || s.known == nil {
 		known, err := Known(ctx, s.cfg.Kafka, s.cfg.Topics.Latest())
@@ -109,12 +126,13 @@ func (s *Stage) batch(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) e
 	}
 	if len(outs) > 0 {
 		if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
-			s.known = nil // some writes may have failed: reload before trusting the map
 			return fmt.Errorf("write %s: %w", s.cfg.Topics.Latest(), err)
 		}
 	}
-	if err := cl.CommitRecords(ctx, recs...); err != nil {
-		return fmt.Errorf("commit: %w", err)
+	if err := cl.CommitRecords(ctx, recs...); err != nil && ctx.Err() == nil {
+		// The writes are acknowledged; an uncommitted batch is only read
+		// again (and skipped as not newer) by the next owner.
+		s.log.Warn("commit", "err", err)
 	}
 	return nil
 }
