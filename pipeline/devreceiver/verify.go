@@ -66,4 +66,3 @@ func reason(err error) string {
 		return "bad signature"
 	}
 }
-
