@@ -24,6 +24,11 @@ type APIConfig struct {
 	Ingest http.Handler
 	// Ready reports why the process is not ready, or nil when it is.
 	Ready func(ctx context.Context) error
+	// Actions serves POST /v1/connectors/{name}:replay and :sync (see
+	// NewActions); nil answers them 404.
+	Actions http.Handler
+	// LoadedAt is when Connectors were loaded, for GET /v1/config.
+	LoadedAt time.Time
 }
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
@@ -55,6 +60,12 @@ func NewAPI(cfg APIConfig) http.Handler {
 			}
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
+	})
+	if cfg.Actions != nil {
+		mux.Handle("POST /v1/connectors/{action}", cfg.Actions)
+	}
+	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, NewConfigView(cfg.Connectors, cfg.LoadedAt))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

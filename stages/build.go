@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
 	"github.com/hookpipe/hookpipe/stages/ingest"
+	"github.com/hookpipe/hookpipe/stages/latest"
 )
 
 func (p *Process) runs(stage string) bool { return slices.Contains(p.opts.Stages, stage) }
@@ -28,6 +30,8 @@ func (p *Process) buildStages() ([]Stage, error) {
 			return nil, err
 		}
 		out = append(out, s)
+		// The latest-values writer for :sync runs beside fanout.
+		out = append(out, latest.New(latest.Config{Topics: p.opts.Topics, Kafka: p.opts.Kafka, TopicOptions: p.opts.TopicOptions, Logger: p.log}))
 	}
 	for _, c := range p.opts.Connectors {
 		if c.Disabled {
@@ -67,7 +71,14 @@ func (p *Process) groups() []string {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now()}
+	cfg.Actions = NewActions(ActionsConfig{
+		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
+		Token: p.opts.IngestToken, Logger: p.log,
+		Sync: func(ctx context.Context, c *pipeline.Connector) (int, error) {
+			return latest.Sync(ctx, p.opts.Kafka, p.opts.Topics, c, latest.DefaultWindow, time.Now())
+		},
+	})
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
 			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,

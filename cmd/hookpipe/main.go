@@ -9,6 +9,8 @@
 //	hookpipe receive   [flags]   a development webhook receiver
 //	hookpipe replay    [flags]   send a connector's dead letters again
 //	hookpipe bench     [flags]   measure the pipeline on this machine
+//	hookpipe plan      [flags]   show what applying a connectors directory would change
+//	hookpipe sync      [flags]   send a connector the latest event of each type of every recent device
 //	hookpipe version             (also --version, -v)
 //	hookpipe help [command]      (also --help, -h; 'hookpipe <command> --help')
 package main
@@ -64,6 +66,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "plan":
+		return cmdPlan(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return cmdSync(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(stdout, "hookpipe", version)
 		return nil
@@ -107,6 +113,8 @@ commands:
   receive    run a development webhook receiver that verifies signatures
   replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
+  plan       show what applying a connectors directory would change
+  sync       send a connector the latest event of each type of every recent device
   version    print the version (also --version, -v)
   help       print this, or a command's flags: hookpipe help run
 

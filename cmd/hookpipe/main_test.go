@@ -154,3 +154,24 @@ func TestRunFailsFirstOnBusyListen(t *testing.T) {
 		t.Errorf("the embedded broker started (%s: %v)", dataDir, err)
 	}
 }
+
+// replay refuses a bad selection before it loads connectors or contacts
+// Kafka, naming the flag at fault.
+func TestReplayBadSelection(t *testing.T) {
+	var out, errOut bytes.Buffer
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "--connector", "a", "--since", "yesterday"}, "--since"},
+		{[]string{"replay", "--connector", "a", "--until", "5"}, "--until"},
+		{[]string{"replay", "--connector", "a", "--event-type", "touch,tuch"}, `"tuch"`},
+		{[]string{"replay", "--connector", "a", "--since", "1h", "--until", "2h"}, "not before"},
+		{[]string{"replay", "--since", "1h"}, "--connector is required"},
+	} {
+		err := run(context.Background(), c.args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error naming %s", c.args, err, c.want)
+		}
+	}
+}

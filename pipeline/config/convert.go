@@ -44,6 +44,7 @@ type rawConnector struct {
 	Disabled        *hcl.Attribute `hcl:"disabled,optional"`
 	Retry           *rawRetry      `hcl:"retry,block"`
 	TLS             *rawTLS        `hcl:"tls,block"`
+	Signature       *rawSignature  `hcl:"signature,block"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -81,9 +82,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 	c.Events = d.events(raw.Events)
 	c.Labels = d.labels(raw.Labels)
 	c.Headers = d.headers(raw.Headers)
-	if s, ok := d.str(raw.SignatureSecret); ok {
-		c.SignatureSecret = s.val
-	}
+	d.signing(c, raw.SignatureSecret, raw.Signature, b.DefRange)
 	if s, ok := d.str(raw.Timeout); ok {
 		c.Timeout = d.duration(s, "Invalid timeout", maxTimeout, "")
 	}

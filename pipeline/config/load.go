@@ -384,7 +384,8 @@ func headerNameProblem(name string) string {
 	switch canon := http.CanonicalHeaderKey(name); canon {
 	case "":
 		return "A header name must not be empty."
-	case "Content-Type", "Content-Length", "Host", "Transfer-Encoding", "X-Dt-Signature":
+	case "Content-Type", "Content-Length", "Host", "Transfer-Encoding", "X-Dt-Signature",
+		"Webhook-Id", "Webhook-Timestamp", "Webhook-Signature":
 		return fmt.Sprintf("hookpipe sets %s itself; a connector cannot override it.", canon)
 	}
 	return ""

@@ -25,9 +25,16 @@ const DefaultMaxBodyBytes = 1 << 20
 // every POST without verifying signatures and prints nothing.
 type Options struct {
 	// Secret is the connector's signature secret. When set, every request
-	// must carry a valid X-Dt-Signature or is answered 401. Default: empty,
-	// signatures are not verified.
+	// must carry a valid signature of Scheme or is answered 401. Default:
+	// empty, signatures are not verified.
 	Secret string
+	// Secrets are more secrets accepted beside Secret, for a receiver
+	// that rotates keys: a request signed with any of them verifies.
+	Secrets []string
+	// Scheme is "dt-jwt" (X-Dt-Signature; the default when empty) or
+	// "standard-webhooks" (webhook-id, webhook-timestamp,
+	// webhook-signature; secrets in the whsec_ form).
+	Scheme string
 	// FailureRate is the share of requests, between 0 and 1, answered 503
 	// (chosen at random, after signature verification). Default: 0.
 	FailureRate float64
@@ -68,15 +75,16 @@ type Stats struct {
 // Receiver is the development webhook receiver. It implements http.Handler
 // and is safe for concurrent use; create it with New.
 type Receiver struct {
-	opts   Options
-	secret []byte
+	opts     Options
+	verifier signature.Verifier // nil: signatures are not verified
 
 	mu sync.Mutex // serialises writes to opts.Out
 
 	received, accepted, verified, rejected, failed atomic.Int64
 }
 
-// New returns a Receiver configured by opts, with defaults filled in.
+// New returns a Receiver configured by opts, with defaults filled in. It
+// panics when opts.Check fails: check options from users first.
 func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -87,7 +95,11 @@ func New(opts Options) *Receiver {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Receiver{opts: opts, secret: []byte(opts.Secret)}
+	v, err := opts.verifier()
+	if err != nil {
+		panic("devreceiver: " + err.Error())
+	}
+	return &Receiver{opts: opts, verifier: v}
 }
 
 // Stats returns a snapshot of the counters.
@@ -163,39 +175,6 @@ func (r *Receiver) refuseBody(w http.ResponseWriter, now time.Time, err error) {
 	}
 	r.println(now.UTC().Format(time.RFC3339) + "  REJECTED  reading body: " + err.Error())
 	http.Error(w, "cannot read body", http.StatusBadRequest)
-}
-
-// verify checks the signature when a secret is set and returns the
-// signature state for the line: verified, unsigned or unchecked (signed, but
-// no secret to check with).
-func (r *Receiver) verify(h http.Header, body []byte, now time.Time) (string, error) {
-	if len(r.secret) == 0 {
-		if h.Get(signature.Header) != "" {
-			return "unchecked", nil
-		}
-		return "unsigned", nil
-	}
-	if _, err := signature.VerifyRequest(h, body, r.secret, now); err != nil {
-		return "", err
-	}
-	r.verified.Add(1)
-	return "verified", nil
-}
-
-// reason is the short text of a 401 answer; the details go to Out only.
-func reason(err error) string {
-	switch {
-	case errors.Is(err, signature.ErrMissing):
-		return "missing signature"
-	case errors.Is(err, signature.ErrExpired):
-		return "expired signature"
-	case errors.Is(err, signature.ErrChecksum):
-		return "checksum mismatch"
-	case errors.Is(err, signature.ErrMalformed):
-		return "malformed signature"
-	default:
-		return "bad signature"
-	}
 }
 
 // println writes one line to Out, holding the lock so lines never

@@ -66,7 +66,7 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 		return nil
 	}
 	w.metrics.InFlight(1)
-	res := w.sender.Send(ctx, r.Value)
+	res := w.sender.SendEvent(ctx, meta.EventID, r.Value)
 	w.metrics.InFlight(-1)
 	if res.OK {
 		w.metrics.Delivered(res.Took, meta.IngestTime)
