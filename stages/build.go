@@ -31,7 +31,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		}
 		out = append(out, s)
 		// The latest-values writer for :sync runs beside fanout.
-		out = append(out, latest.New(latest.Config{Topics: p.opts.Topics, Kafka: p.opts.Kafka, TopicOptions: p.opts.TopicOptions, Logger: p.log}))
+		out = append(out, latest.New(latest.Config{Topics: p.opts.Topics, Kafka: p.opts.Kafka, Logger: p.log}))
 	}
 	for _, c := range p.opts.Connectors {
 		if c.Disabled {

@@ -144,10 +144,14 @@ func (p *Process) setup(ctx context.Context) error {
 	adm := kadm.NewClient(p.admin)
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if p.opts.NoCreateTopics {
-		if err := kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions); err != nil {
+		err := errors.Join(kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions),
+			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.Latest()))
+		if err != nil {
 			return kafka.ExplainAuthorization(err, p.opts.Topics.Prefix+".", true)
 		}
 	} else if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
+		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	} else if err := kafka.EnsureCompacted(ctx, adm, p.opts.Topics.Latest(), p.opts.TopicOptions, p.log); err != nil {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
 	}
 	stages, err := p.buildStages()

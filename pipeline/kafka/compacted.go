@@ -57,3 +57,29 @@ func EnsureCompacted(ctx context.Context, adm *kadm.Client, topic string, opts T
 	log.Info("corrected topic cleanup.policy", "topic", topic, "cleanup.policy", compact)
 	return nil
 }
+
+// VerifyCompacted checks, without changing anything, that topic exists
+// with cleanup.policy=compact; the error names what is wrong and how to
+// create it (for --no-create-topics).
+func VerifyCompacted(ctx context.Context, adm *kadm.Client, topic string) error {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("topic %s is missing: create it with cleanup.policy=compact", topic)
+	}
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" && c.Value != nil && *c.Value != "compact" {
+			return fmt.Errorf("topic %s has cleanup.policy=%s, want compact", topic, *c.Value)
+		}
+	}
+	return nil
+}

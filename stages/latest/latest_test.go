@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -55,10 +57,19 @@ func seed(t *testing.T, kc kafka.Config, recs ...*kgo.Record) {
 // runWriter runs the writer until the test ends.
 func runWriter(t *testing.T, kc kafka.Config) (stop func()) {
 	t.Helper()
+	cl, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// The process creates <p>.latest before its stages start.
+	if err := kafka.EnsureCompacted(context.Background(), kadm.NewClient(cl), topics.Latest(), kafka.TopicOptions{Partitions: 3}, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- New(Config{Topics: topics, Kafka: kc, TopicOptions: kafka.TopicOptions{Partitions: 3}}).Run(ctx)
+		done <- New(Config{Topics: topics, Kafka: kc}).Run(ctx)
 	}()
 	stop = func() {
 		cancel()

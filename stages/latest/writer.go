@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -26,8 +25,6 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka makes the writer's client.
 	Kafka kafka.Config
-	// TopicOptions says how <p>.latest is created when missing.
-	TopicOptions kafka.TopicOptions
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -74,9 +71,6 @@ func (s *Stage) Run(ctx context.Context) error {
 		cl.AllowRebalance() // a client blocking rebalances cannot leave its group
 		cl.Close()
 	}()
-	if err := kafka.EnsureCompacted(ctx, kadm.NewClient(cl), t.Latest(), s.cfg.TopicOptions, s.log); err != nil {
-		return err
-	}
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
