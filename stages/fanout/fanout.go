@@ -2,10 +2,8 @@ package fanout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
@@ -100,80 +98,32 @@ func (s *Stage) Name() string { return "fanout" }
 func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
 
 // handle renders and writes one event's bodies, and returns nil once Kafka
-// acknowledged all of them. A record written by ingest is spliced, not
-// parsed (pipeline.ParseStored); any other record is decoded as an
-// envelope. A record that is neither cannot become a webhook: it is
-// logged, counted and skipped.
+// acknowledged all of them (kafka.ProduceAcked). The record is read with
+// pipeline.DecodeEvent; one that is no envelope cannot become a webhook: it
+// is logged, counted and skipped.
 func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
-	meta := pipeline.ReadMeta(r)
-	render, ok := s.splicer(r, &meta)
+	ev, ok := pipeline.DecodeEvent(r)
 	if !ok {
 		s.metrics.FanoutRead(false)
 		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 		return nil
 	}
 	s.metrics.FanoutRead(true)
-	headers := meta.Headers("")
 	var outs []*kgo.Record
 	var owners []*target
 	for i := range s.targets {
 		t := &s.targets[i]
-		if !t.conn.Wants(meta.EventType) {
+		if !t.conn.Wants(ev.Meta.EventType) {
 			continue
 		}
-		body := render(t.renderer, make([]byte, 0, len(r.Value)))
-		outs = append(outs, &kgo.Record{Topic: t.topic, Key: r.Key, Value: body, Headers: headers})
+		outs = append(outs, ev.Record(t.topic, t.renderer))
 		owners = append(owners, t)
 	}
-	if err := s.produceAll(ctx, outs); err != nil {
+	if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs...); err != nil {
 		return err
 	}
 	for _, t := range owners {
 		t.metrics.FannedOut()
-	}
-	return nil
-}
-
-// splicer returns how to build a connector's body from r, filling meta's
-// event id and type; false when r is no envelope.
-func (s *Stage) splicer(r *kgo.Record, meta *pipeline.Meta) (func(*pipeline.Renderer, []byte) []byte, bool) {
-	if sb, ok := pipeline.ParseStored(r); ok && meta.EventType != "" && meta.EventID != "" {
-		return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Project(dst, &sb) }, true
-	}
-	var env pipeline.Envelope
-	if err := json.Unmarshal(r.Value, &env); err != nil || env.Event.EventType == "" {
-		return nil, false
-	}
-	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
-	if len(r.Key) == 0 {
-		r.Key = []byte(env.Metadata.DeviceID)
-	}
-	return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Append(dst, &env) }, true
-}
-
-// produceAll writes every record concurrently and waits until each is
-// acknowledged, retrying failed ones until ctx ends.
-func (s *Stage) produceAll(ctx context.Context, outs []*kgo.Record) error {
-	if len(outs) == 0 {
-		return nil
-	}
-	var wg sync.WaitGroup
-	failed := make([]error, len(outs))
-	for i, out := range outs {
-		wg.Add(1)
-		s.producer.Produce(ctx, out, func(_ *kgo.Record, err error) {
-			failed[i] = err
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	for i, err := range failed {
-		if err == nil {
-			continue
-		}
-		if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 		`{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N","room":"R"},"metadata":{"deviceId":"d1","projectId":"p"}}`,
 		`{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"metadata":{"deviceId":"d2","projectId":"p"}}`,
 	} {
-		prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v), Headers: ingest.Headers("")})
+		prod.ProduceSync(context.Background(), ingest.Record(topics.Events(), nil, []byte(v), ""))
 	}
 	// As ingest writes it: the stored layout, labels located by a header.
 	stored := &pipeline.Envelope{
@@ -59,10 +59,8 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 		Labels:   map[string]string{"room": "R", "name": "M"},
 		Metadata: pipeline.Metadata{DeviceID: "d3", ProjectID: "p", DeviceType: "touch"},
 	}
-	value, at, end := pipeline.AppendStored(nil, stored)
-	m3 := pipeline.Meta{IngestTime: ingest.IngestTime, EventID: "e3", EventType: "touch"}
-	prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Key: []byte("d3"), Value: value,
-		Headers: append(m3.Headers(""), pipeline.LabelsHeader(at, end))})
+	rec := pipeline.EncodeEvent(topics.Events(), stored, ingest.IngestTime)
+	prod.ProduceSync(context.Background(), &rec)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -178,8 +179,8 @@ func checkRecord(t *testing.T, r *kgo.Record, want *pipeline.Envelope, before, a
 	if string(r.Key) != want.Metadata.DeviceID {
 		t.Errorf("key = %q, want %q", r.Key, want.Metadata.DeviceID)
 	}
-	if _, ok := pipeline.ParseStored(r); !ok {
-		t.Errorf("record of %s lacks a valid %s header", want.Event.EventID, pipeline.HeaderLabels)
+	if enc := pipeline.EncodeEvent(r.Topic, want, r.Timestamp); !bytes.Equal(r.Value, enc.Value) || !cmp.Equal(r.Headers, enc.Headers) {
+		t.Errorf("record of %s is not in the codec's layout:\n%s %v\nwant\n%s %v", want.Event.EventID, r.Value, r.Headers, enc.Value, enc.Headers)
 	}
 	meta := pipeline.ReadMeta(r)
 	ms := meta.IngestTime.UnixMilli()

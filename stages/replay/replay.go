@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -24,6 +25,8 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka says how to reach Kafka.
 	Kafka kafka.Config
+	// Logger logs failed writes, which are retried. Default slog.Default().
+	Logger *slog.Logger
 	// Idle ends the replay with an error when no record arrives for this
 	// long although the DLQ's end was not reached. Default 30s.
 	Idle time.Duration
@@ -126,7 +129,8 @@ func fetchError(fs kgo.Fetches) error {
 }
 
 // copyBatch writes recs to the main topic with a fresh ingest time and no
-// attempts, waits for Kafka, then commits them.
+// attempts, waits until Kafka acknowledged every copy (kafka.ProduceAcked
+// retries failed writes until ctx ends), then commits them.
 func copyBatch(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
 	now := time.Now()
 	topic := cfg.Topics.Connector(cfg.Connector)
@@ -134,13 +138,20 @@ func copyBatch(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Reco
 	for i, r := range recs {
 		m := pipeline.ReadMeta(r)
 		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
-		outs[i] = &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}
+		outs[i] = fresh.Record(topic, r.Key, r.Value, "")
 	}
-	if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
+	if err := kafka.ProduceAcked(ctx, cl, cfg.logger(), outs...); err != nil {
 		return fmt.Errorf("write to %s: %w", topic, err)
 	}
 	if err := cl.CommitRecords(ctx, recs...); err != nil {
 		return fmt.Errorf("commit replayed records: %w", err)
 	}
 	return nil
+}
+
+func (cfg Config) logger() *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
 }

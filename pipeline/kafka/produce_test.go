@@ -1,0 +1,152 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// refuseProduces makes c fail the next n produce requests with a
+// non-retriable error, so that the client fails their records at once.
+func refuseProduces(c *kfake.Cluster, n int) {
+	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if n <= 0 {
+			return nil, nil, false
+		}
+		n--
+		req := kreq.(*kmsg.ProduceRequest)
+		resp := req.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.InvalidRecord.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+}
+
+func newProduceCluster(t *testing.T) (*kfake.Cluster, Config) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, Config{Brokers: c.ListenAddrs()}
+}
+
+func records(n int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "out", Key: []byte(strconv.Itoa(i % 7)), Value: []byte(strconv.Itoa(i))}
+	}
+	return recs
+}
+
+// Records whose write Kafka refused are written again after a pause, and
+// ProduceAcked returns only when every one is stored; each exactly once,
+// since only the failed ones are produced again.
+func TestProduceAckedRetriesFailedRecords(t *testing.T) {
+	c, kc := newProduceCluster(t)
+	cl, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	refuseProduces(c, 2)
+	var logs strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const n = 300
+	if err := ProduceAcked(ctx, cl, slog.New(slog.NewTextHandler(&logs, nil)), records(n)...); err != nil {
+		t.Fatalf("ProduceAcked: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), "produce failed, retrying") || !strings.Contains(logs.String(), "INVALID_RECORD") {
+		t.Errorf("the refused writes were not logged with their cause: %q", logs.String())
+	}
+	seen := map[string]int{}
+	for _, r := range readAll(t, kc, n) {
+		seen[string(r.Value)]++
+	}
+	for i := range n {
+		if seen[strconv.Itoa(i)] != 1 {
+			t.Errorf("record %d stored %d times, want once", i, seen[strconv.Itoa(i)])
+		}
+	}
+}
+
+// When ctx ends before Kafka takes the records, ProduceAcked returns an
+// error that wraps ctx's and counts the records not acknowledged.
+func TestProduceAckedGivesUpWhenCtxEnds(t *testing.T) {
+	c, kc := newProduceCluster(t)
+	cl, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	refuseProduces(c, 1<<30)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err = ProduceAcked(ctx, cl, slog.New(slog.NewTextHandler(io.Discard, nil)), records(10)...)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "10 of 10 records not acknowledged") {
+		t.Fatalf("err = %v, want 10 of 10 not acknowledged, wrapping the deadline", err)
+	}
+	if err := ProduceAcked(ctx, cl, slog.Default()); err != nil {
+		t.Errorf("no records: %v", err)
+	}
+}
+
+// BenchmarkProduceAcked writes batches of 100 records and waits for all.
+func BenchmarkProduceAcked(b *testing.B) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "out"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	cl, err := Config{Brokers: c.ListenAddrs()}.NewClient()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := ProduceAcked(context.Background(), cl, slog.Default(), records(100)...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func readAll(t *testing.T, kc Config, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kc.NewClient(kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < n && ctx.Err() == nil {
+		out = append(out, cl.PollFetches(ctx).Records()...)
+	}
+	if len(out) != n {
+		t.Fatalf("read %d records, want %d", len(out), n)
+	}
+	return out
+}
