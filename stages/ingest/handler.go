@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -64,7 +65,7 @@ type handler struct {
 // at that path. Other methods get 405 with "Allow: POST".
 //
 // A request is all or nothing. Its body is decoded and validated by
-// Decode; any error answers 400 (413 over the size or count limits) with
+// envelope.Decode; any error answers 400 (413 over the size or count limits) with
 // {"error":"..."} and nothing is written to Kafka. A valid request produces
 // one record per event to the events topic (pipeline.EncodeEvent: key
 // deviceId; value the envelope as stored, with its assigned eventId and
@@ -87,7 +88,7 @@ func NewHandler(cfg Config) http.Handler {
 	h := &handler{
 		client:  cfg.Client,
 		topic:   cfg.Topic,
-		lim:     cfg.Limits.withDefaults(),
+		lim:     cfg.Limits.WithDefaults(),
 		auth:    cfg.Token != "",
 		token:   sha256.Sum256([]byte(cfg.Token)),
 		metrics: cfg.Metrics,
@@ -126,7 +127,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, statusOf(err), err.Error())
 	}
 	now := time.Now()
-	envs, err := Decode(body, r.Header.Get("Content-Type"), h.lim, now)
+	envs, err := envelope.Decode(body, r.Header.Get("Content-Type"), h.lim, now)
 	if err != nil {
 		return writeError(w, statusOf(err), err.Error())
 	}
@@ -171,7 +172,7 @@ var errReadBody = errors.New("could not read the request body")
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := h.lim.MaxBodyBytes
 	if r.ContentLength > limit {
-		return nil, bodyTooLarge(limit)
+		return nil, envelope.BodyTooLarge(limit)
 	}
 	size := int64(bytes.MinRead)
 	if r.ContentLength > 0 {
@@ -182,7 +183,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, bodyTooLarge(limit)
+		return nil, envelope.BodyTooLarge(limit)
 	case err != nil:
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
 		return nil, errReadBody
@@ -190,9 +191,9 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return buf.Bytes(), nil
 }
 
-// statusOf maps a Decode or readBody error to its HTTP status.
+// statusOf maps an envelope.Decode or readBody error to its HTTP status.
 func statusOf(err error) int {
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
+	if errors.Is(err, envelope.ErrBodyTooLarge) || errors.Is(err, envelope.ErrTooManyEvents) {
 		return http.StatusRequestEntityTooLarge
 	}
 	return http.StatusBadRequest

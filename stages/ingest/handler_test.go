@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -121,7 +123,11 @@ func storedCount(t *testing.T, producer *kgo.Client) int64 {
 func TestHandlerStoresEvents(t *testing.T) {
 	c, cl := newCluster(t)
 	h := NewHandler(Config{Client: cl, Topic: testTopic})
-	body := string(readFile(t, fixture)) + minimal + "\n"
+	events, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(events) + minimal + "\n"
 	before := time.Now().UnixMilli()
 	w := post(h, body, "application/x-ndjson", "")
 	after := time.Now().UnixMilli()
@@ -132,7 +138,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Decode([]byte(body), "", Limits{}, time.Now())
+	want, err := envelope.Decode([]byte(body), "", Limits{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +155,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		var stored pipeline.Envelope
 		_ = json.Unmarshal(r.Value, &stored)
 		last.Timestamp = stored.Event.Timestamp
-		if ts, err := time.Parse(TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
+		if ts, err := time.Parse(envelope.TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
 			t.Errorf("assigned timestamp %q not in [%d, %d] ms (%v)", last.Timestamp, before, after, err)
 		}
 	}
@@ -230,7 +236,7 @@ func TestHandlerBodyLimitStreaming(t *testing.T) {
 	_, cl := newCluster(t)
 	srv := httptest.NewServer(NewHandler(Config{Client: cl, Topic: testTopic}))
 	defer srv.Close()
-	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", DefaultMaxBodyBytes)), strings.NewReader(minimal))
+	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", envelope.DefaultMaxBodyBytes)), strings.NewReader(minimal))
 	resp, err := http.Post(srv.URL, "application/json", body) // no Content-Length: chunked
 	if err != nil {
 		t.Fatal(err)
