@@ -13,33 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-)
 
-// refuseProduces makes c fail the next n produce requests with a
-// non-retriable error, so that the client fails their records at once.
-func refuseProduces(c *kfake.Cluster, n int) {
-	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if n <= 0 {
-			return nil, nil, false
-		}
-		n--
-		req := kreq.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.InvalidRecord.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
+)
 
 func newProduceCluster(t *testing.T) (*kfake.Cluster, Config) {
 	t.Helper()
@@ -69,7 +45,7 @@ func TestProduceAckedRetriesFailedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	refuseProduces(c, 2)
+	kafkatest.RefuseProduce(c, kerr.InvalidRecord, 2)
 	var logs strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -100,7 +76,7 @@ func TestProduceAckedGivesUpWhenCtxEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	refuseProduces(c, 1<<30)
+	kafkatest.RefuseProduce(c, kerr.InvalidRecord, -1)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	err = ProduceAcked(ctx, cl, slog.New(slog.NewTextHandler(io.Discard, nil)), records(10)...)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
 	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
@@ -24,7 +25,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -319,24 +319,7 @@ func TestHandlerKafkaUnavailable(t *testing.T) {
 
 // refuseProduce makes c answer every produce request with a non-retriable
 // error, so that the client fails the records at once.
-func refuseProduce(c *kfake.Cluster) {
-	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := kreq.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
+func refuseProduce(c *kfake.Cluster) { kafkatest.RefuseProduce(c, kerr.TopicAuthorizationFailed, -1) }
 
 // TestHandlerConcurrent pins that concurrent requests share one handler
 // and client safely, and that every acknowledged event is stored.
