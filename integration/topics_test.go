@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// Start-up creates every topic a connector needs with design.md's
+// Start-up creates every topic a connector needs with ARCHITECTURE.md's
 // retention (12 h, DLQ 7 d) and the asked partition count, and corrects
 // the retention of a topic that drifted.
 func TestTopicsCreatedAndCorrected(t *testing.T) {

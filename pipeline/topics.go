@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Retention of hookpipe's topics (design.md).
+// Retention of hookpipe's topics (ARCHITECTURE.md, "Topics").
 const (
 	// EventRetention keeps events, connector and retry topics for 12 hours.
 	EventRetention = 12 * time.Hour

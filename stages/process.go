@@ -71,7 +71,7 @@ type Process struct {
 // New checks opts, creates or corrects the topics, builds the stages and
 // binds the HTTP listener. Nothing is consumed or served until Run.
 func New(ctx context.Context, opts Options) (*Process, error) {
-	p, err := newPipeline(opts)
+	p, err := newProcess(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func New(ctx context.Context, opts Options) (*Process, error) {
 	return p, nil
 }
 
-func newPipeline(opts Options) (*Process, error) {
+func newProcess(opts Options) (*Process, error) {
 	if opts.Topics.Prefix == "" {
 		opts.Topics.Prefix = "hookpipe"
 	}

@@ -42,8 +42,8 @@ func testOptions(t *testing.T, stages ...string) Options {
 	}
 }
 
-// newProcess builds a process that the test closes.
-func newProcess(t *testing.T, opts Options) *Process {
+// buildProcess builds a process that the test closes.
+func buildProcess(t *testing.T, opts Options) *Process {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -79,7 +79,7 @@ func TestBuildStagesFollowsStageList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.stages, ","), func(t *testing.T) {
-			p := newProcess(t, testOptions(t, tt.stages...))
+			p := buildProcess(t, testOptions(t, tt.stages...))
 			if got := stageNamesOf(p); !slices.Equal(got, tt.want) {
 				t.Errorf("stages %v, want %v", got, tt.want)
 			}
@@ -105,7 +105,7 @@ func TestNewRefusesUnknownStage(t *testing.T) {
 // stage and each consumer joined its group, then 200; a cancelled Run
 // stops cleanly.
 func TestReadyzWaitsForEveryStage(t *testing.T) {
-	p := newProcess(t, testOptions(t))
+	p := buildProcess(t, testOptions(t))
 	if code, body := get(t, p, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not started") {
 		t.Errorf("before Run: %d %s, want 503 not started", code, body)
 	}
