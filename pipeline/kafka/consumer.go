@@ -71,8 +71,8 @@ type Consumer struct {
 	log *slog.Logger
 	sem chan struct{} // one slot per running handler
 
-	jobs    chan job     // to idle executors
-	workers atomic.Int64 // started executors, at most MaxInFlight
+	jobs      chan job     // to idle executors
+	executors atomic.Int64 // started executors, at most MaxInFlight
 
 	mu    sync.Mutex // guards parts
 	parts map[topicPartition]*partition
@@ -177,17 +177,16 @@ func (c *Consumer) exec(j job) {
 		return
 	default:
 	}
-	if c.workers.Add(1) <= int64(c.cfg.MaxInFlight) {
-		go c.worker(j)
+	if c.executors.Add(1) <= int64(c.cfg.MaxInFlight) {
+		go c.executor(j)
 		return
 	}
-	c.workers.Add(-1)
+	c.executors.Add(-1)
 	c.jobs <- j
 }
 
-// worker is an executor: it handles j, then every job it is given until
-// Run closes jobs.
-func (c *Consumer) worker(j job) {
+// executor handles j, then every job it is given until Run closes jobs.
+func (c *Consumer) executor(j job) {
 	for ok := true; ok; j, ok = <-c.jobs {
 		j.p.handle(j.r)
 	}
