@@ -42,7 +42,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		cfg.Idle = 30 * time.Second
 	}
 	dlq := cfg.Topics.DLQ(cfg.Connector)
-	group := cfg.Topics.Prefix + ".replay." + cfg.Connector
+	group := cfg.Topics.ReplayGroup(cfg.Connector)
 	cl, err := cfg.Kafka.NewClient(
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
