@@ -17,14 +17,21 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
-func newProduceCluster(t *testing.T) (*kfake.Cluster, Config) {
+// newProduceCluster starts a broker with topic "out" and returns a client.
+func newProduceCluster(t *testing.T) (*kfake.Cluster, Config, *kgo.Client) {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "out"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	return c, Config{Brokers: c.ListenAddrs()}
+	kc := Config{Brokers: c.ListenAddrs()}
+	cl, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return c, kc, cl
 }
 
 func records(n int) []*kgo.Record {
@@ -39,12 +46,7 @@ func records(n int) []*kgo.Record {
 // ProduceAcked returns only when every one is stored; each exactly once,
 // since only the failed ones are produced again.
 func TestProduceAckedRetriesFailedRecords(t *testing.T) {
-	c, kc := newProduceCluster(t)
-	cl, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c, kc, cl := newProduceCluster(t)
 	kafkatest.RefuseProduce(c, kerr.InvalidRecord, 2)
 	var logs strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -57,7 +59,7 @@ func TestProduceAckedRetriesFailedRecords(t *testing.T) {
 		t.Errorf("the refused writes were not logged with their cause: %q", logs.String())
 	}
 	seen := map[string]int{}
-	for _, r := range readAll(t, kc, n) {
+	for _, r := range kafkatest.ReadN(t, kc.Brokers, n, "out") {
 		seen[string(r.Value)]++
 	}
 	for i := range n {
@@ -70,16 +72,11 @@ func TestProduceAckedRetriesFailedRecords(t *testing.T) {
 // When ctx ends before Kafka takes the records, ProduceAcked returns an
 // error that wraps ctx's and counts the records not acknowledged.
 func TestProduceAckedGivesUpWhenCtxEnds(t *testing.T) {
-	c, kc := newProduceCluster(t)
-	cl, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c, _, cl := newProduceCluster(t)
 	kafkatest.RefuseProduce(c, kerr.InvalidRecord, -1)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err = ProduceAcked(ctx, cl, slog.New(slog.NewTextHandler(io.Discard, nil)), records(10)...)
+	err := ProduceAcked(ctx, cl, slog.New(slog.NewTextHandler(io.Discard, nil)), records(10)...)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "10 of 10 records not acknowledged") {
 		t.Fatalf("err = %v, want 10 of 10 not acknowledged, wrapping the deadline", err)
 	}
@@ -106,23 +103,4 @@ func BenchmarkProduceAcked(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func readAll(t *testing.T, kc Config, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kc.NewClient(kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		out = append(out, cl.PollFetches(ctx).Records()...)
-	}
-	if len(out) != n {
-		t.Fatalf("read %d records, want %d", len(out), n)
-	}
-	return out
 }

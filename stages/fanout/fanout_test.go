@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -66,7 +66,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
-	got := readN(t, kc, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
+	got := kafkatest.ReadN(t, kc.Brokers, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -108,20 +108,4 @@ func counter(t *testing.T, m *metrics.Metrics, name string) float64 {
 		}
 	}
 	return -1
-}
-
-func readN(t *testing.T, kc kafka.Config, n int, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, _ := kc.NewClient(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		out = append(out, cl.PollFetches(ctx).Records()...)
-	}
-	if len(out) != n {
-		t.Fatalf("read %d records, want %d", len(out), n)
-	}
-	return out
 }

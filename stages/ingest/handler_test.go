@@ -73,29 +73,6 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, code int, body stri
 	}
 }
 
-// consume reads n records from the start of the events topic.
-func consume(t *testing.T, c *kfake.Cluster, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(testTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %d of %d records: %v", len(recs), n, err)
-		}
-		fs.EachError(func(topic string, p int32, err error) { t.Errorf("fetch %s/%d: %v", topic, p, err) })
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
-}
-
 // storedCount flushes the producer and returns how many records the
 // events topic holds.
 func storedCount(t *testing.T, producer *kgo.Client) int64 {
@@ -146,7 +123,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		t.Fatalf("answer %+v, want %d events", got, len(want))
 	}
 	byID := map[string]*kgo.Record{}
-	for _, r := range consume(t, c, len(want)) {
+	for _, r := range kafkatest.ReadN(t, c.ListenAddrs(), len(want), testTopic) {
 		byID[pipeline.ReadMeta(r).EventID] = r
 	}
 	last := &want[len(want)-1].Event // its eventId and timestamp are assigned

@@ -51,26 +51,6 @@ func deadLetters(t *testing.T, kc kafka.Config, from, n int) {
 	}
 }
 
-// mainTopic reads the connector's main topic until it holds n records.
-func mainTopic(t *testing.T, kc kafka.Config, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kc.NewClient(kgo.ConsumeTopics(topics.Connector("c")), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		out = append(out, cl.PollFetches(ctx).Records()...)
-	}
-	if len(out) != n {
-		t.Fatalf("main topic holds %d records, want %d", len(out), n)
-	}
-	return out
-}
-
 func config(kc kafka.Config) Config {
 	return Config{Connector: "c", Topics: topics, Kafka: kc, Idle: 10 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -93,7 +73,7 @@ func TestReplayCopiesEachDeadLetterOnce(t *testing.T) {
 		t.Fatalf("replay: %d, %v; want 30", n, err)
 	}
 	seen := map[string]bool{}
-	for _, r := range mainTopic(t, kc, 30) {
+	for _, r := range kafkatest.ReadN(t, kc.Brokers, 30, topics.Connector("c")) {
 		m := pipeline.ReadMeta(r)
 		var i int
 		fmt.Sscan(strings.TrimPrefix(m.EventID, "e"), &i)
@@ -117,7 +97,7 @@ func TestReplayCopiesEachDeadLetterOnce(t *testing.T) {
 	if n, err := Run(ctx, config(kc)); n != 7 || err != nil {
 		t.Fatalf("third replay: %d, %v; want the 7 new ones", n, err)
 	}
-	mainTopic(t, kc, 37)
+	kafkatest.ReadN(t, kc.Brokers, 37, topics.Connector("c"))
 }
 
 // A replay that cannot write its copies commits nothing: it ends with an
@@ -138,5 +118,5 @@ func TestReplayCommitsOnlyAcknowledgedCopies(t *testing.T) {
 	if n, err := Run(ctx, config(kc)); n != 12 || err != nil {
 		t.Fatalf("replay after writes work again: %d, %v; want 12", n, err)
 	}
-	mainTopic(t, kc, 12)
+	kafkatest.ReadN(t, kc.Brokers, 12, topics.Connector("c"))
 }
