@@ -45,7 +45,7 @@ func ProduceAcked(ctx context.Context, cl *kgo.Client, log *slog.Logger, recs ..
 		log.Warn("produce failed, retrying", "topic", failed[0].Topic, "failed", len(failed), "of", len(recs),
 			"err", cause, "in", pause)
 		if !pipeline.Sleep(ctx, pause) {
-			return fmt.Errorf("%d of %d records not acknowledged: %w", len(failed), len(recs), ctx.Err())
+			return fmt.Errorf("%d of %d records not acknowledged (last failure: %v): %w", len(failed), len(recs), cause, ctx.Err())
 		}
 		recs, pause = failed, min(2*pause, maxProducePause)
 	}
