@@ -109,6 +109,12 @@ func TestReadyzWaitsForEveryStage(t *testing.T) {
 	if code, body := get(t, p, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "not started") {
 		t.Errorf("before Run: %d %s, want 503 not started", code, body)
 	}
+	p.ready.Store(true) // as if serving, with no stage running yet
+	want := "waiting for stages starting, fanout, deliver a, retry a, deliver b, retry b"
+	if code, body := get(t, p, "/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+		t.Errorf("stages not running: %d %s, want 503 %s", code, body, want)
+	}
+	p.ready.Store(false)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
