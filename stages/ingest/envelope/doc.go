@@ -4,6 +4,11 @@
 // reflection and few allocations (BenchmarkDecode), and its error texts
 // are part of the HTTP API (TestDecodeErrors pins them).
 //
+// A maintained tokenizer, encoding/json/jsontext, was measured instead and
+// not taken: Go 1.26 has it only under GOEXPERIMENT=jsonv2, and its
+// tokenizer alone, building nothing, costs 46 allocations and 2.5 KB for
+// one envelope where Decode costs 15 and 1.5 KB in all.
+//
 // # The grammar it accepts
 //
 // JSON (RFC 8259) with these rules on top; "?" marks an optional member,
