@@ -229,10 +229,8 @@ func parseDecimal(b []byte) (int64, bool) {
 // internEventType returns b as a string, without allocating when it is
 // one of EventTypes().
 func internEventType(b []byte) string {
-	for _, t := range eventTypes {
-		if string(b) == t {
-			return t
-		}
+	if t, ok := ParseEventType(b); ok {
+		return t
 	}
 	return string(b)
 }
