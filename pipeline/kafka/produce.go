@@ -36,18 +36,34 @@ const (
 // those may still be written later. Records must not be changed or reused
 // after the call, even when it returned early.
 func ProduceAcked(ctx context.Context, cl *kgo.Client, log *slog.Logger, recs ...*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	failed, cause, err := produceRound(ctx, cl, recs)
+	if len(failed) == 0 || err != nil {
+		return err
+	}
+	return produceAgain(ctx, cl, log, len(recs), failed, cause)
+}
+
+// produceAgain is ProduceAcked's retry loop for the records of a batch of
+// total that failed with cause. It is a function of its own so that the
+// first round, the hot path, runs on a small stack frame: stages call
+// ProduceAcked on executor goroutines, whose stacks are copied when they
+// grow.
+func produceAgain(ctx context.Context, cl *kgo.Client, log *slog.Logger, total int, failed []*kgo.Record, cause error) error {
 	pause := firstProducePause
-	for len(recs) > 0 {
-		failed, cause, err := produceRound(ctx, cl, recs)
-		if len(failed) == 0 || err != nil {
-			return err
-		}
-		log.Warn("produce failed, retrying", "topic", failed[0].Topic, "failed", len(failed), "of", len(recs),
+	for len(failed) > 0 {
+		log.Warn("produce failed, retrying", "topic", failed[0].Topic, "failed", len(failed), "of", total,
 			"err", cause, "in", pause)
 		if !pipeline.Sleep(ctx, pause) {
-			return fmt.Errorf("%d of %d records not acknowledged (last failure: %v): %w", len(failed), len(recs), cause, ctx.Err())
+			return fmt.Errorf("%d of %d records not acknowledged (last failure: %v): %w", len(failed), total, cause, ctx.Err())
 		}
-		recs, pause = failed, min(2*pause, maxProducePause)
+		var err error
+		if failed, cause, err = produceRound(ctx, cl, failed); err != nil {
+			return err
+		}
+		pause = min(2*pause, maxProducePause)
 	}
 	return nil
 }
@@ -64,13 +80,10 @@ func produceRound(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) (fail
 	case <-w.done:
 		return w.failed, w.first, nil // done is closed after the last write
 	case <-ctx.Done():
-		w.mu.Lock()
-		n := w.pending
-		w.mu.Unlock()
-		if n == 0 {
-			return w.failed, w.first, nil
+		if err := w.abandon(ctx, len(recs)); err != nil {
+			return nil, nil, err
 		}
-		return nil, nil, fmt.Errorf("%d of %d records not acknowledged: %w", n, len(recs), ctx.Err())
+		return w.failed, w.first, nil
 	}
 }
 
@@ -82,6 +95,18 @@ type acks struct {
 	failed  []*kgo.Record
 	first   error
 	done    chan struct{}
+}
+
+// abandon returns, when ctx ended with acknowledgements of the round's n
+// records still pending, the error that says how many; nil when none is.
+func (a *acks) abandon(ctx context.Context, n int) error {
+	a.mu.Lock()
+	pending := a.pending
+	a.mu.Unlock()
+	if pending == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d records not acknowledged: %w", pending, n, ctx.Err())
 }
 
 func (a *acks) promise(r *kgo.Record, err error) {

@@ -101,23 +101,17 @@ func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
 // acknowledged all of them (kafka.ProduceAcked). The record is read with
 // pipeline.DecodeEvent; one that is no envelope cannot become a webhook: it
 // is logged, counted and skipped.
+//
+// handle runs on the consumer's executor goroutines and keeps its own frame
+// small: the decoding and the logging live in functions that have returned
+// before the produce, so that the stack the produce needs stays within what
+// the executors have, rather than being grown and copied again after every
+// garbage collection shrank it.
 func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
-	ev, ok := pipeline.DecodeEvent(r)
+	outs, owners, ok := s.render(r)
 	if !ok {
-		s.metrics.FanoutRead(false)
-		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
+		s.skip(r)
 		return nil
-	}
-	s.metrics.FanoutRead(true)
-	var outs []*kgo.Record
-	var owners []*target
-	for i := range s.targets {
-		t := &s.targets[i]
-		if !t.conn.Wants(ev.Meta.EventType) {
-			continue
-		}
-		outs = append(outs, ev.Record(t.topic, t.renderer))
-		owners = append(owners, t)
 	}
 	if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs...); err != nil {
 		return err
@@ -126,4 +120,29 @@ func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
 		t.metrics.FannedOut()
 	}
 	return nil
+}
+
+// render decodes r and returns its record for each enabled connector that
+// wants its type, with the targets they are for; false when r is no
+// envelope.
+func (s *Stage) render(r *kgo.Record) (outs []*kgo.Record, owners []*target, ok bool) {
+	ev, ok := pipeline.DecodeEvent(r)
+	if !ok {
+		return nil, nil, false
+	}
+	s.metrics.FanoutRead(true)
+	for i := range s.targets {
+		t := &s.targets[i]
+		if t.conn.Wants(ev.Meta.EventType) {
+			outs = append(outs, ev.Record(t.topic, t.renderer))
+			owners = append(owners, t)
+		}
+	}
+	return outs, owners, true
+}
+
+// skip counts and logs a record that is no envelope.
+func (s *Stage) skip(r *kgo.Record) {
+	s.metrics.FanoutRead(false)
+	s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 }

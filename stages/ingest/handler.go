@@ -208,15 +208,23 @@ func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now ti
 	if h.client == nil {
 		return errors.New("ingest: no kafka client configured")
 	}
+	recs := h.records(envs, now)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
+	defer cancel()
+	return kafka.ProduceAcked(ctx, h.client, h.log, recs...)
+}
+
+// records encodes the envelopes as records of the events topic
+// (pipeline.EncodeEvent). It is apart from produce so that its frame is
+// gone before the produce deepens the stack.
+func (h *handler) records(envs []*pipeline.Envelope, now time.Time) []*kgo.Record {
 	recs := make([]kgo.Record, len(envs))
 	out := make([]*kgo.Record, len(envs))
 	for i, env := range envs {
 		recs[i] = pipeline.EncodeEvent(h.topic, env, now)
 		out[i] = &recs[i]
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
-	defer cancel()
-	return kafka.ProduceAcked(ctx, h.client, h.log, out...)
+	return out
 }
 
 // writeError answers {"error":msg} with code and returns code.
