@@ -13,7 +13,7 @@ export HOOKPIPE_DEV_SECRET ?= dev-secret
 
 # Fuzz targets: package:target. `make test` runs each briefly; `make fuzz`
 # runs each for FUZZTIME.
-FUZZ_TARGETS := ./stages/ingest:FuzzDecode ./pipeline/config:FuzzLoadConnectors ./pipeline/signature:FuzzVerify
+FUZZ_TARGETS := ./stages/ingest/envelope:FuzzDecode ./pipeline/config:FuzzLoadConnectors ./pipeline/signature:FuzzVerify
 FUZZTIME     ?= 5m
 SHORT_FUZZTIME ?= 10s
 

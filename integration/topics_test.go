@@ -2,8 +2,10 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,9 +13,10 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
-// Start-up creates every topic a connector needs with design.md's
+// Start-up creates every topic a connector needs with ARCHITECTURE.md's
 // retention (12 h, DLQ 7 d) and the asked partition count, and corrects
 // the retention of a topic that drifted. Once EnsureTopics returns, the
 // broker describes every topic and lists all its partitions: nothing is
@@ -97,9 +100,19 @@ func checkRetention(t *testing.T, adm *kadm.Client, want map[string]string, part
 	for n := range want {
 		names = append(names, n)
 	}
-	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
-	if err != nil {
-		t.Fatal(err)
+	// A topic just created may be unknown to the broker's config
+	// describer for a moment: ask again until every topic is known.
+	var rcs kadm.ResourceConfigs
+	var err error
+	for {
+		rcs, err = adm.DescribeTopicConfigs(ctx, names...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(rcs, func(rc kadm.ResourceConfig) bool { return errors.Is(rc.Err, kerr.UnknownTopicOrPartition) }) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // metadata of new topics spreads
 	}
 	if len(rcs) != len(names) {
 		t.Errorf("described %d topics, want %d", len(rcs), len(names))
@@ -116,7 +129,7 @@ func checkRetention(t *testing.T, adm *kadm.Client, want map[string]string, part
 			}
 		}
 		if got != want[rc.Name] {
-			t.Errorf("%s: retention.ms %q, want %s", rc.Name, got, want[rc.Name])
+			t.Errorf("%s: retention.ms %q, want %s (describe error: %v)", rc.Name, got, want[rc.Name], rc.Err)
 		}
 	}
 	// WithAuthorizedOps bypasses the client's metadata cache, which may

@@ -62,7 +62,8 @@ type RetryPolicy struct {
 	MaxAge time.Duration
 }
 
-// Defaults for connector attributes, as documented in design.md.
+// Defaults for connector attributes, as the README's Connectors section
+// documents them.
 const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxInFlight = 1000

@@ -4,10 +4,6 @@ package pipeline
 // deviceId/eventType, one record per device and event type, holding the
 // events record with the newest event timestamp.
 
-// HeaderEventTime is the event's own timestamp (event.timestamp) in Unix
-// microseconds, on <p>.latest records: "newer" means a larger value.
-const HeaderEventTime = "hookpipe-event-time"
-
 // Latest is the compacted latest-values topic, <p>.latest.
 func (t Topics) Latest() string { return t.Prefix + ".latest" }
 

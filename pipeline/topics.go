@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Retention of hookpipe's topics (design.md).
+// Retention of hookpipe's topics (ARCHITECTURE.md, "Topics").
 const (
 	// EventRetention keeps events, connector and retry topics for 12 hours.
 	EventRetention = 12 * time.Hour
@@ -41,6 +41,10 @@ func (t Topics) DeliverGroup(name string) string { return t.Prefix + ".deliver."
 
 // RetryGroup is the retry stage's consumer group for a connector.
 func (t Topics) RetryGroup(name string) string { return t.Prefix + ".retry." + name }
+
+// ReplayGroup is the consumer group in which `hookpipe replay` reads a
+// connector's DLQ, so that a replay resumes where the last one stopped.
+func (t Topics) ReplayGroup(name string) string { return t.Prefix + ".replay." + name }
 
 // TopicSpec is a topic hookpipe needs, with its retention.
 type TopicSpec struct {

@@ -81,7 +81,7 @@ type Process struct {
 // corrects the topics (or only verifies them, with NoCreateTopics) and builds
 // the stages. Nothing is consumed or served until Run.
 func New(ctx context.Context, opts Options) (*Process, error) {
-	p, err := newPipeline(opts)
+	p, err := newProcess(opts)
 	if err != nil {
 		if opts.Listener != nil {
 			opts.Listener.Close()
@@ -98,7 +98,7 @@ func New(ctx context.Context, opts Options) (*Process, error) {
 	return p, nil
 }
 
-func newPipeline(opts Options) (*Process, error) {
+func newProcess(opts Options) (*Process, error) {
 	if opts.Topics.Prefix == "" {
 		opts.Topics.Prefix = "hookpipe"
 	}

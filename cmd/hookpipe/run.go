@@ -19,7 +19,8 @@ import (
 	"github.com/hookpipe/hookpipe/stages/ingest"
 )
 
-// runFlags are the flags of 'hookpipe run', with design.md's defaults.
+// runFlags are the flags of 'hookpipe run', with the README's defaults
+// (Command line).
 type runFlags struct {
 	connectors, listen, brokers, embeddedListen, dataDir string
 	prefix, stageList, logLevel, instanceID              string

@@ -1,9 +1,10 @@
 package config
 
 import (
-	"github.com/hookpipe/hookpipe/pipeline"
 	"strings"
 	"testing"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // The hash changes with every setting, secrets included, but not with the

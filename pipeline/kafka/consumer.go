@@ -71,8 +71,8 @@ type Consumer struct {
 	log *slog.Logger
 	sem chan struct{} // one slot per running handler
 
-	jobs    chan job     // to idle workers
-	workers atomic.Int64 // started workers, at most MaxInFlight
+	jobs      chan job     // to idle executors
+	executors atomic.Int64 // started executors, at most MaxInFlight
 
 	mu    sync.Mutex // guards parts
 	parts map[topicPartition]*partition
@@ -148,8 +148,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 
 // Run consumes until ctx ends, then stops reading, lets in-flight work
 // finish (up to Grace), commits the done prefix of every partition, leaves
-// the group and returns nil. It returns an error only for a fatal client
-// error.
+// the group and returns nil. It always returns nil: fetch errors are logged
+// and retried by the client, and a record whose Handler gave up stays
+// uncommitted; the error result serves the stages' Run signature.
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.cl.Close()
 	go c.markLoop(ctx)
@@ -165,10 +166,10 @@ type job struct {
 	r *kgo.Record
 }
 
-// exec runs j on an idle worker, or on a new one while fewer than
-// MaxInFlight exist. Workers live until Run returns, so the stacks they
+// exec runs j on an idle executor, or on a new one while fewer than
+// MaxInFlight exist. Executors live until Run returns, so the stacks they
 // grew in HTTP clients and encoders are reused rather than grown anew for
-// every record. The caller holds an in-flight slot, so when all workers
+// every record. The caller holds an in-flight slot, so when all executors
 // exist one of them is about to be idle.
 func (c *Consumer) exec(j job) {
 	select {
@@ -176,15 +177,16 @@ func (c *Consumer) exec(j job) {
 		return
 	default:
 	}
-	if c.workers.Add(1) <= int64(c.cfg.MaxInFlight) {
-		go c.worker(j)
+	if c.executors.Add(1) <= int64(c.cfg.MaxInFlight) {
+		go c.executor(j)
 		return
 	}
-	c.workers.Add(-1)
+	c.executors.Add(-1)
 	c.jobs <- j
 }
 
-func (c *Consumer) worker(j job) {
+// executor handles j, then every job it is given until Run closes jobs.
+func (c *Consumer) executor(j job) {
 	for ok := true; ok; j, ok = <-c.jobs {
 		j.p.handle(j.r)
 	}
@@ -205,7 +207,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 	}
 }
 
-// dispatch hands one fetched partition's records to its worker. Records of
+// dispatch hands one fetched partition's records to its pacer. Records of
 // a partition revoked since the fetch are dropped: their offsets were not
 // committed, so the new owner reads them.
 func (c *Consumer) dispatch(ftp kgo.FetchTopicPartition) {

@@ -7,7 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// assigned starts a worker for every newly assigned partition.
+// assigned starts a pacer for every newly assigned partition.
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -66,7 +66,7 @@ func (c *Consumer) takeAll() []*partition {
 	return out
 }
 
-// release stops the partitions' workers, waits up to grace for in-flight
+// release stops the partitions' pacers, waits up to grace for in-flight
 // work, cancels what is left, and, when commit is set, marks and commits
 // each partition's done prefix synchronously.
 func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {

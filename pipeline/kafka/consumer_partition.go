@@ -8,10 +8,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// partition is one assigned partition: a worker goroutine takes its records
-// in offset order, waits until each is due and for an in-flight slot, and
-// starts a goroutine per record to handle it. The tracker records which
-// offsets are done.
+// partition is one assigned partition. Its pacer goroutine (run) takes its
+// records in offset order, waits until each is due and for an in-flight
+// slot, and hands it to one of the consumer's executors, the long-lived
+// goroutines that run Handle (Consumer.exec); no goroutine is started per
+// record. The tracker records which offsets are done.
 type partition struct {
 	c       *Consumer
 	tp      topicPartition
@@ -41,7 +42,7 @@ func newPartition(c *Consumer, tp topicPartition) *partition {
 	}
 }
 
-// push queues records (in offset order) for the worker, and pauses the
+// push queues records (in offset order) for the pacer, and pauses the
 // partition's fetching when the queue reaches MaxQueued.
 func (p *partition) push(recs []*kgo.Record) {
 	p.mu.Lock()
@@ -61,7 +62,7 @@ func (p *partition) push(recs []*kgo.Record) {
 	}
 }
 
-// run is the partition's worker; it returns when stop begins.
+// run is the partition's pacer; it returns when stop begins.
 func (p *partition) run() {
 	defer close(p.exited)
 	for {
@@ -145,7 +146,7 @@ func (p *partition) handle(r *kgo.Record) {
 	<-p.c.sem
 }
 
-// stop ends the worker, drops records not started (their offsets stay
+// stop ends the pacer, drops records not started (their offsets stay
 // uncommitted), lets in-flight handlers run until deadline, then cancels
 // them and waits for them to return. A paused partition is resumed, so
 // that a later assignment of it fetches again.

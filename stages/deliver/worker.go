@@ -89,6 +89,5 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 // produce writes r's body to topic with meta's headers and waits for Kafka
 // to acknowledge it, retrying until it is acknowledged or ctx ends.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
-	out := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: meta.Headers(reason)}
-	return kafka.ProduceAcked(ctx, w.producer, w.log, out)
+	return kafka.ProduceAcked(ctx, w.producer, w.log, meta.Record(topic, r.Key, r.Value, reason))
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 )
 
 // ErrUnsupportedEncoding is wrapped by the error for a Content-Encoding
@@ -43,7 +45,7 @@ func gunzip(body []byte, limit int64) ([]byte, error) {
 	n, err := out.ReadFrom(io.LimitReader(zr, limit+1))
 	switch {
 	case n > limit:
-		return nil, &limitError{ErrBodyTooLarge, fmt.Sprintf("request body larger than %d bytes after gzip decompression", limit)}
+		return nil, inflatedTooLarge(limit)
 	case err != nil:
 		return nil, fmt.Errorf("the body is not valid gzip (Content-Encoding: gzip): %w", err)
 	}
@@ -63,7 +65,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	}
 	limit := h.lim.MaxBodyBytes
 	if r.ContentLength > limit {
-		return nil, bodyTooLarge(limit)
+		return nil, envelope.BodyTooLarge(limit)
 	}
 	size := int64(bytes.MinRead)
 	if r.ContentLength > 0 {
@@ -74,7 +76,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return nil, bodyTooLarge(limit)
+		return nil, envelope.BodyTooLarge(limit)
 	case err != nil:
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
 		return nil, errReadBody
@@ -87,7 +89,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 
 // statusOf maps a Decode or readBody error to its HTTP status.
 func statusOf(err error) int {
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
+	if errors.Is(err, envelope.ErrBodyTooLarge) || errors.Is(err, envelope.ErrTooManyEvents) {
 		return http.StatusRequestEntityTooLarge
 	}
 	if errors.Is(err, ErrUnsupportedEncoding) {
@@ -95,3 +97,13 @@ func statusOf(err error) int {
 	}
 	return http.StatusBadRequest
 }
+
+// inflatedTooLarge is the 413 error of a gzip body over limit once
+// decompressed; it wraps envelope.ErrBodyTooLarge.
+type inflatedTooLarge int64
+
+func (e inflatedTooLarge) Error() string {
+	return fmt.Sprintf("request body larger than %d bytes after gzip decompression", int64(e))
+}
+
+func (e inflatedTooLarge) Unwrap() error { return envelope.ErrBodyTooLarge }

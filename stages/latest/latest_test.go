@@ -39,7 +39,7 @@ func event(id, device, typ string, at, ingest time.Time, value int) *kgo.Record 
 	}
 	v, _ := json.Marshal(env)
 	m := pipeline.Meta{IngestTime: ingest, EventID: id, EventType: typ}
-	return &kgo.Record{Topic: topics.Events(), Key: []byte(device), Value: v, Headers: m.Headers("")}
+	return m.Record(topics.Events(), []byte(device), v, "")
 }
 
 func seed(t *testing.T, kc kafka.Config, recs ...*kgo.Record) {

@@ -2,8 +2,8 @@ package latest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -46,17 +46,17 @@ func Sync(ctx context.Context, kc kafka.Config, topics pipeline.Topics, c *pipel
 	}
 	defer cl.Close()
 	for _, e := range newest {
-		meta := pipeline.ReadMeta(e.rec)
 		device, ok := deviceOf(e.rec)
-		if !ok || !seen[device] || !c.Wants(meta.EventType) {
+		if !ok || !seen[device] {
 			continue
 		}
-		body, ok := render(renderer, e.rec)
-		if !ok {
+		ev, ok := pipeline.DecodeEvent(e.rec)
+		if !ok || !c.Wants(ev.Meta.EventType) {
 			continue
 		}
-		m := pipeline.Meta{IngestTime: now, EventID: meta.EventID, EventType: meta.EventType}
-		batch = append(batch, &kgo.Record{Topic: topics.Connector(c.Name), Key: []byte(device), Value: body, Headers: m.Headers("")})
+		ev.Key = []byte(device)
+		ev.Meta = pipeline.Meta{IngestTime: now, EventID: ev.Meta.EventID, EventType: ev.Meta.EventType}
+		batch = append(batch, ev.Record(topics.Connector(c.Name), renderer))
 		if len(batch) == syncBatch {
 			if err := produce(ctx, cl, batch); err != nil {
 				return n, err
@@ -103,25 +103,12 @@ func deviceOf(r *kgo.Record) (string, bool) {
 	return "", false
 }
 
-// render builds the connector's body from a stored events value, as
-// fanout does: spliced when ingest wrote it, else decoded.
-func render(rd *pipeline.Renderer, r *kgo.Record) ([]byte, bool) {
-	if sb, ok := pipeline.ParseStored(r); ok {
-		return rd.Project(make([]byte, 0, len(r.Value)), &sb), true
-	}
-	var env pipeline.Envelope
-	if err := json.Unmarshal(r.Value, &env); err != nil || env.Event.EventType == "" {
-		return nil, false
-	}
-	return rd.Append(nil, &env), true
-}
-
 // produce writes recs and waits for Kafka to acknowledge them all.
 func produce(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := kafka.ProduceAcked(ctx, cl, slog.Default(), recs...); err != nil {
 		return fmt.Errorf("write %s: %w", recs[0].Topic, err)
 	}
 	return nil

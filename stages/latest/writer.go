@@ -119,7 +119,7 @@ func (s *Stage) batch(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) e
 		}
 	}
 	if len(outs) > 0 {
-		if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
+		if err := kafka.ProduceAcked(ctx, cl, s.log, outs...); err != nil {
 			return fmt.Errorf("write %s: %w", s.cfg.Topics.Latest(), err)
 		}
 	}

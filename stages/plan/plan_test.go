@@ -65,8 +65,9 @@ func TestSampleEventsKeepsLatest(t *testing.T) {
 			typ = "temperature"
 		}
 		m := pipeline.Meta{IngestTime: base, EventID: fmt.Sprint(i), EventType: typ}
-		recs = append(recs, &kgo.Record{Topic: "t.events", Key: []byte(fmt.Sprint(i % 7)), Value: []byte("{}"),
-			Headers: m.Headers(""), Timestamp: base.Add(time.Duration(i) * time.Second)})
+		r := m.Record("t.events", []byte(fmt.Sprint(i%7)), []byte("{}"), "")
+		r.Timestamp = base.Add(time.Duration(i) * time.Second)
+		recs = append(recs, r)
 	}
 	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
 		t.Fatal(err)

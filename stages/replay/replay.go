@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -24,6 +25,8 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka says how to reach Kafka.
 	Kafka kafka.Config
+	// Logger logs failed writes, which are retried. Default slog.Default().
+	Logger *slog.Logger
 	// Idle ends the replay with an error when no record arrives for this
 	// long although the DLQ's end was not reached. Default 30s.
 	Idle time.Duration
@@ -64,7 +67,7 @@ func Replay(ctx context.Context, cfg Config) (Result, error) {
 		return replaySelection(ctx, cfg)
 	}
 	dlq := cfg.Topics.DLQ(cfg.Connector)
-	group := cfg.Topics.Prefix + ".replay." + cfg.Connector
+	group := cfg.Topics.ReplayGroup(cfg.Connector)
 	cl, err := cfg.Kafka.NewClient(
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
@@ -165,7 +168,8 @@ func fetchError(fs kgo.Fetches) error {
 }
 
 // produceCopies writes recs to the main topic with a fresh ingest time and
-// no attempts, and waits for Kafka to acknowledge them all.
+// no attempts, and waits until Kafka acknowledged every copy
+// (kafka.ProduceAcked retries failed writes until ctx ends).
 func produceCopies(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -176,10 +180,17 @@ func produceCopies(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.
 	for i, r := range recs {
 		m := pipeline.ReadMeta(r)
 		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
-		outs[i] = &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}
+		outs[i] = fresh.Record(topic, r.Key, r.Value, "")
 	}
-	if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
+	if err := kafka.ProduceAcked(ctx, cl, cfg.logger(), outs...); err != nil {
 		return fmt.Errorf("write to %s: %w", topic, err)
 	}
 	return nil
+}
+
+func (cfg Config) logger() *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
 }

@@ -34,7 +34,7 @@ func dlqFixture(t *testing.T, base time.Time) (Config, *kgo.Client) {
 	for h := range 6 {
 		for _, typ := range []string{"temperature", "touch"} {
 			m := pipeline.Meta{IngestTime: base.Add(-time.Duration(h) * time.Hour), EventID: fmt.Sprintf("%s-%d", typ, h), EventType: typ, Attempts: 3}
-			recs = append(recs, &kgo.Record{Topic: topics.DLQ("c"), Key: []byte(m.EventID), Value: []byte(`{"event":{}}`), Headers: m.Headers("expired")})
+			recs = append(recs, m.Record(topics.DLQ("c"), []byte(m.EventID), []byte(`{"event":{}}`), "expired"))
 		}
 	}
 	if err := prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
