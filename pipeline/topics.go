@@ -36,28 +36,42 @@ func (t Topics) DLQ(name string) string { return t.Connector(name) + ".dlq" }
 // FanoutGroup is the fanout stage's consumer group.
 func (t Topics) FanoutGroup() string { return t.Prefix + ".fanout" }
 
-// DeliverGroup is the deliver stage's consumer group for a connector.
-func (t Topics) DeliverGroup(name string) string { return t.Prefix + ".deliver." + name }
+// DeliverGroup is the deliver stage's consumer group, one for all
+// connectors: <p>.deliver.
+func (t Topics) DeliverGroup() string { return t.Prefix + ".deliver" }
 
-// RetryGroup is the retry stage's consumer group for a connector.
-func (t Topics) RetryGroup(name string) string { return t.Prefix + ".retry." + name }
+// RetryGroup is the retry stage's consumer group, one for all connectors:
+// <p>.retry.
+func (t Topics) RetryGroup() string { return t.Prefix + ".retry" }
+
+// LegacyDeliverGroup is the deliver group of a connector before one group
+// served all connectors (<p>.deliver.<name>); its committed offsets seed
+// DeliverGroup on upgrade.
+func (t Topics) LegacyDeliverGroup(name string) string { return t.DeliverGroup() + "." + name }
+
+// LegacyRetryGroup is the retry group of a connector before one group
+// served all connectors (<p>.retry.<name>).
+func (t Topics) LegacyRetryGroup(name string) string { return t.RetryGroup() + "." + name }
 
 // TopicSpec is a topic hookpipe needs, with its retention.
 type TopicSpec struct {
 	Name      string
 	Retention time.Duration
+	// PerConnector marks a connector's topic (main, retry tier or DLQ),
+	// which is created with the connector partition count.
+	PerConnector bool
 }
 
 // Specs lists every topic the given connectors need: the events topic and,
 // per connector, its main topic, retry tiers and DLQ.
 func (t Topics) Specs(connectors []*Connector) []TopicSpec {
-	specs := []TopicSpec{{t.Events(), EventRetention}}
+	specs := []TopicSpec{{Name: t.Events(), Retention: EventRetention}}
 	for _, c := range connectors {
-		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention})
+		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention, true})
 		for n := range c.Retry.Backoff {
-			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention})
+			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention, true})
 		}
-		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention})
+		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention, true})
 	}
 	return specs
 }

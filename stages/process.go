@@ -50,6 +50,10 @@ type Options struct {
 	Version string
 	// HTTPClient, when set, returns the client used for a connector.
 	HTTPClient func(*pipeline.Connector) *http.Client
+	// MaxInFlightTotal bounds the webhook requests in flight at once in
+	// each of the deliver and retry stages, over all connectors (each
+	// still bounded by its max_in_flight). Default 4096.
+	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -121,6 +125,9 @@ func (p *Process) setup(ctx context.Context) error {
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
 		return fmt.Errorf("topics: %w", err)
+	}
+	if err := p.adoptOffsets(ctx, adm); err != nil {
+		return err
 	}
 	stages, err := p.buildStages()
 	if err != nil {

@@ -25,6 +25,7 @@ type runFlags struct {
 	prefix, stageList, logLevel, instanceID              string
 	cpuProfile, memProfile                               string
 	partitions, replication                              int
+	connectorPartitions, maxInFlightTotal                int
 	maxBody                                              int64
 	maxEvents, maxEventBytes, maxDepth                   int
 	memLimitMiB                                          int
@@ -38,6 +39,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "`directory` the embedded broker persists to")
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
+	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "partitions of each connector topic (main, retry tiers, DLQ) hookpipe creates (default: --partitions)")
+	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 4096, "webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "comma-separated `stages` to run in this process")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -55,6 +58,10 @@ func (f *runFlags) check() error {
 	switch {
 	case f.partitions < 1 || f.partitions > 10000:
 		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
+	case f.connectorPartitions < 0 || f.connectorPartitions > 10000:
+		return fmt.Errorf("--connector-partitions %d: want 1 to 10000, or 0 for --partitions", f.connectorPartitions)
+	case f.maxInFlightTotal < 1 || f.maxInFlightTotal > 1_000_000:
+		return fmt.Errorf("--max-in-flight-total %d: want 1 to 1000000", f.maxInFlightTotal)
 	case f.replication < 1 || f.replication > 32:
 		return fmt.Errorf("--replication-factor %d: want 1 to 32", f.replication)
 	case f.maxBody < 1024:
@@ -103,7 +110,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	if len(splitList(f.brokers)) > 0 && f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(f.memLimitMiB) << 20)
 	}
-	p, err := stages.New(ctx, f.options(conns, brokers, log))
+	opts := f.options(conns, brokers, log)
+	opts.TopicOptions.ConnectorPartitions = int32(f.connectorPartitions)
+	opts.MaxInFlightTotal = f.maxInFlightTotal
+	p, err := stages.New(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -17,16 +17,34 @@ import (
 type TopicOptions struct {
 	// Partitions of a new topic. Default 12.
 	Partitions int32
+	// ConnectorPartitions of a new connector topic (main, retry tier,
+	// DLQ; TopicSpec.PerConnector). Default Partitions.
+	ConnectorPartitions int32
 	// ReplicationFactor of a new topic. Default 1.
 	ReplicationFactor int16
 }
 
+// partitionsOf returns the partitions a new topic of spec s gets.
+func (o TopicOptions) partitionsOf(s pipeline.TopicSpec) int32 {
+	if s.PerConnector {
+		return o.ConnectorPartitions
+	}
+	return o.Partitions
+}
+
 // EnsureTopics creates the missing topics of specs and corrects the
 // retention.ms of existing ones. Existing topics keep their partition
-// count; a count that differs from opts is logged.
+// count; a count that differs from opts is logged. However many topics
+// there are, it makes a fixed number of admin requests: one to list, one
+// CreateTopics per distinct (partitions, retention) of the missing ones
+// (at most three), one DescribeConfigs, and one AlterConfigs per distinct
+// retention to correct.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
+	}
+	if opts.ConnectorPartitions <= 0 {
+		opts.ConnectorPartitions = opts.Partitions
 	}
 	if opts.ReplicationFactor <= 0 {
 		opts.ReplicationFactor = 1
@@ -39,25 +57,33 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
-	var existing []pipeline.TopicSpec
+	var existing, missing []pipeline.TopicSpec
+	differ := 0
 	for _, s := range specs {
 		d, ok := details[s.Name]
 		if ok && !errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
 			existing = append(existing, s)
-			if n := int32(len(d.Partitions)); d.Err == nil && n != opts.Partitions {
-				log.Info("topic keeps its partition count", "topic", s.Name, "partitions", n, "flag", opts.Partitions)
+			if n := int32(len(d.Partitions)); d.Err == nil && n != opts.partitionsOf(s) {
+				differ++
 			}
 			continue
 		}
-		created, err := createTopic(ctx, adm, s, opts)
-		if err != nil {
-			return err
-		}
-		if !created {
+		missing = append(missing, s)
+	}
+	if differ > 0 {
+		log.Info("existing topics keep their partition count, which differs from the flags", "topics", differ)
+	}
+	created, err := createTopics(ctx, adm, missing, opts)
+	if err != nil {
+		return err
+	}
+	if len(created) > 0 {
+		log.Info("created topics", "topics", len(created), "partitions", opts.Partitions, "connector_partitions", opts.ConnectorPartitions)
+	}
+	for _, s := range missing {
+		if !created[s.Name] {
 			existing = append(existing, s) // created meanwhile by another process
-			continue
 		}
-		log.Info("created topic", "topic", s.Name, "partitions", opts.Partitions, "retention.ms", retentionMs(s))
 	}
 	return fixRetention(ctx, adm, existing, log)
 }
@@ -66,21 +92,45 @@ func retentionMs(s pipeline.TopicSpec) string {
 	return strconv.FormatInt(s.Retention.Milliseconds(), 10)
 }
 
-// createTopic creates s; false when it already existed.
-func createTopic(ctx context.Context, adm *kadm.Client, s pipeline.TopicSpec, opts TopicOptions) (bool, error) {
-	ms := retentionMs(s)
-	configs := map[string]*string{"retention.ms": &ms}
-	_, err := adm.CreateTopic(ctx, opts.Partitions, opts.ReplicationFactor, configs, s.Name)
-	switch {
-	case errors.Is(err, kerr.TopicAlreadyExists):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("create topic %s: %w", s.Name, err)
+// createTopics creates specs, one request per distinct partition count
+// and retention; it returns the topics it created (not those that
+// already existed).
+func createTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions) (map[string]bool, error) {
+	type kind struct {
+		partitions int32
+		retention  string
 	}
-	return true, nil
+	batches := make(map[kind][]string)
+	var order []kind
+	for _, s := range specs {
+		k := kind{opts.partitionsOf(s), retentionMs(s)}
+		if batches[k] == nil {
+			order = append(order, k)
+		}
+		batches[k] = append(batches[k], s.Name)
+	}
+	created := make(map[string]bool, len(specs))
+	for _, k := range order {
+		ms := k.retention
+		resp, err := adm.CreateTopics(ctx, k.partitions, opts.ReplicationFactor, map[string]*string{"retention.ms": &ms}, batches[k]...)
+		if err != nil {
+			return nil, fmt.Errorf("create topics: %w", err)
+		}
+		for _, r := range resp.Sorted() {
+			switch {
+			case errors.Is(r.Err, kerr.TopicAlreadyExists):
+			case r.Err != nil:
+				return nil, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
+			default:
+				created[r.Topic] = true
+			}
+		}
+	}
+	return created, nil
 }
 
-// fixRetention sets retention.ms on the topics whose value differs.
+// fixRetention sets retention.ms on the topics whose value differs, one
+// request per distinct value.
 func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, log *slog.Logger) error {
 	if len(specs) == 0 {
 		return nil
@@ -95,6 +145,7 @@ func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	if err != nil {
 		return fmt.Errorf("describe topic configs: %w", err)
 	}
+	fix := make(map[string][]string) // retention.ms → topics
 	for _, rc := range rcs {
 		if rc.Err != nil {
 			return fmt.Errorf("describe topic %s: %w", rc.Name, rc.Err)
@@ -105,29 +156,29 @@ func fixRetention(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 				have = *c.Value
 			}
 		}
-		if have == want[rc.Name] {
-			continue
+		if have != want[rc.Name] {
+			fix[want[rc.Name]] = append(fix[want[rc.Name]], rc.Name)
+			log.Info("correcting topic retention", "topic", rc.Name, "was", have, "retention.ms", want[rc.Name])
 		}
-		if err := setRetention(ctx, adm, rc.Name, want[rc.Name]); err != nil {
+	}
+	for ms, topics := range fix {
+		if err := setRetention(ctx, adm, topics, ms); err != nil {
 			return err
 		}
-		log.Info("corrected topic retention", "topic", rc.Name, "was", have, "retention.ms", want[rc.Name])
 	}
 	return nil
 }
 
-func setRetention(ctx context.Context, adm *kadm.Client, topic, ms string) error {
+func setRetention(ctx context.Context, adm *kadm.Client, topics []string, ms string) error {
 	v := ms
-	resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &v}}, topic)
-	if err == nil {
-		for _, r := range resp {
-			if r.Err != nil {
-				err = r.Err
-			}
-		}
-	}
+	resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "retention.ms", Value: &v}}, topics...)
 	if err != nil {
-		return fmt.Errorf("set retention.ms of %s: %w", topic, err)
+		return fmt.Errorf("set retention.ms of %d topics: %w", len(topics), err)
+	}
+	for _, r := range resp {
+		if r.Err != nil {
+			return fmt.Errorf("set retention.ms of %s: %w", r.Name, r.Err)
+		}
 	}
 	return nil
 }
