@@ -52,7 +52,7 @@ type Options struct {
 	HTTPClient func(*pipeline.Connector) *http.Client
 	// MaxInFlightTotal bounds the webhook requests in flight at once in
 	// each of the deliver and retry stages, over all connectors (each
-	// still bounded by its max_in_flight). Default 4096.
+	// still bounded by its max_in_flight). Default 1024.
 	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/hookpipe/hookpipe/bench"
 )
@@ -21,7 +22,7 @@ type benchFlags struct {
 func (f *benchFlags) register(fs *flag.FlagSet) {
 	s := &f.sizes
 	fs.StringVar(&f.brokers, "brokers", "", "real Kafka seed brokers, comma-separated (default: an embedded kfake broker in the bench process)")
-	fs.StringVar(&f.scenarios, "scenarios", "", "comma-separated `scenarios` to run (default all: ceiling,throughput,latency,slow,isolation,backlog)")
+	fs.StringVar(&f.scenarios, "scenarios", "", "comma-separated `scenarios` to run (default all: ceiling,throughput,latency,slow,isolation,backlog,connectors)")
 	fs.BoolVar(&f.quick, "quick", false, "small sizes: the whole run in under a minute")
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to this `file`")
 	fs.StringVar(&f.profileDir, "cpuprofile-dir", "", "make every pipeline process write CPU and heap profiles into this `directory`")
@@ -38,6 +39,17 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.SequentialFor, "sequential-for", 0, "slow scenario: about how long the sequential baseline runs (default 10s; quick 3s)")
 	fs.IntVar(&s.IsolationEvents, "isolation-events", 0, "isolation scenario: events per run (default 100000; quick 20000)")
 	fs.IntVar(&s.BacklogEvents, "backlog-events", 0, "backlog scenario: events queued (default 1000000; quick 50000)")
+	fs.Func("connectors-count", "connectors scenario: comma-separated connector `counts` (default 1,10,100,1000; quick 1,10,100)", func(v string) error {
+		for _, part := range splitList(v) {
+			n, err := strconv.Atoi(part)
+			if err != nil {
+				return fmt.Errorf("connector count %q: want a whole number", part)
+			}
+			s.ConnectorCounts = append(s.ConnectorCounts, n)
+		}
+		return nil
+	})
+	fs.IntVar(&s.ConnectorDeliveries, "connectors-deliveries", 0, "connectors scenario: deliveries per run, spread over its connectors (default 120000; quick 30000)")
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {

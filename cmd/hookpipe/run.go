@@ -40,7 +40,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
 	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "partitions of each connector topic (main, retry tiers, DLQ) hookpipe creates (default: --partitions)")
-	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 4096, "webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight")
+	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 1024, "webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "comma-separated `stages` to run in this process")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")

@@ -69,7 +69,7 @@ type ConsumerConfig struct {
 	// routes. When it is reached, each route busy or waiting may hold
 	// only its share, MaxInFlightTotal / routes, of new slots, so that
 	// busy routes cannot starve the others. Default: the largest
-	// route's MaxInFlight when there is one route, else 4096.
+	// route's MaxInFlight when there is one route, else 1024.
 	MaxInFlightTotal int
 	// Grace is how long in-flight work may go on after shutdown begins
 	// before its context is cancelled. Default 15s.
@@ -199,7 +199,7 @@ func (cfg *ConsumerConfig) fill() error {
 		most = max(most, r.MaxInFlight)
 	}
 	if cfg.MaxInFlightTotal <= 0 {
-		cfg.MaxInFlightTotal = 4096
+		cfg.MaxInFlightTotal = 1024
 		if len(cfg.Routes) == 1 {
 			cfg.MaxInFlightTotal = most
 		}

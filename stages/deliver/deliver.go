@@ -39,7 +39,7 @@ type Config struct {
 	// process passes one to both stages.
 	Transports *Transports
 	// MaxInFlightTotal bounds the requests of all connectors at once (see
-	// kafka.ConsumerConfig). Default 4096.
+	// kafka.ConsumerConfig). Default 1024.
 	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
