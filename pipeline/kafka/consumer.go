@@ -71,6 +71,11 @@ type ConsumerConfig struct {
 	// busy routes cannot starve the others. Default: the largest
 	// route's MaxInFlight when there is one route, else 1024.
 	MaxInFlightTotal int
+	// MaxQueuedTotal bounds the records read but not started, over the
+	// partitions whose fetching is not paused (a paused partition holds
+	// at most its route's MaxQueued): at the bound the consumer stops
+	// polling until half of them started. Default 4 × MaxInFlightTotal.
+	MaxQueuedTotal int
 	// Grace is how long in-flight work may go on after shutdown begins
 	// before its context is cancelled. Default 15s.
 	Grace time.Duration
@@ -103,6 +108,7 @@ type Consumer struct {
 	pool   workerPool
 	slots  slotPool
 	dirty  dirtyList
+	gate   gate
 	mu     sync.Mutex // guards parts
 	parts  map[topicPartition]*partition
 	joined atomic.Bool // the group assigned this member at least once
@@ -132,6 +138,8 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	c.pool.jobs = make(chan job)
 	c.slots.max = int64(cfg.MaxInFlightTotal)
+	c.gate.max = int64(cfg.MaxQueuedTotal)
+	c.gate.room = make(chan struct{}, 1)
 	var topics []string
 	for i := range cfg.Routes {
 		l := &lane{c: c, route: cfg.Routes[i]}
@@ -204,6 +212,9 @@ func (cfg *ConsumerConfig) fill() error {
 			cfg.MaxInFlightTotal = most
 		}
 	}
+	if cfg.MaxQueuedTotal <= 0 {
+		cfg.MaxQueuedTotal = 4 * cfg.MaxInFlightTotal
+	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 15 * time.Second
 	}
@@ -231,6 +242,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 func (c *Consumer) pollLoop(ctx context.Context) {
 	for ctx.Err() == nil {
+		if !c.gate.wait(ctx) {
+			return
+		}
 		fs := c.cl.PollRecords(ctx, 10000)
 		if fs.IsClientClosed() {
 			return

@@ -70,8 +70,12 @@ func (l *lane) pump() {
 		}
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
-		if p.paused && len(p.queue) <= l.route.MaxQueued/2 {
+		switch {
+		case !p.paused:
+			l.c.gate.add(-1)
+		case len(p.queue) <= l.route.MaxQueued/2:
 			p.paused = false
+			l.c.gate.add(len(p.queue))
 			l.c.setPaused(p.tp, false)
 		}
 		l.inflight++

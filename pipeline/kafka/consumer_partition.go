@@ -48,9 +48,13 @@ func (p *partition) push(recs []*kgo.Record) {
 	for _, r := range recs {
 		p.tracker.Add(r.Offset, r.LeaderEpoch)
 	}
+	if !p.paused {
+		l.c.gate.add(len(recs))
+	}
 	p.queue = append(p.queue, recs...)
 	if !p.paused && len(p.queue) >= l.route.MaxQueued {
 		p.paused = true
+		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
 		l.c.setPaused(p.tp, true)
 	}
 	if p.timer == nil {
@@ -96,6 +100,9 @@ func (p *partition) halt() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.gone.Store(true)
+	if !p.paused {
+		l.c.gate.add(-len(p.queue))
+	}
 	p.queue = nil
 	if p.timer != nil {
 		p.timer.Stop()

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -57,6 +58,44 @@ func (w *workerPool) run(j job) {
 
 // close makes idle workers exit; no job may be started after it.
 func (w *workerPool) close() { close(w.jobs) }
+
+// gate bounds the records queued in partitions that are not paused: the
+// poll loop waits at the bound until the queues are down to half of it.
+type gate struct {
+	max    int64
+	open   atomic.Int64  // records queued in unpaused partitions
+	closed atomic.Bool   // the poll loop waits
+	room   chan struct{} // cap 1: the queues went below half
+}
+
+// add counts n records queued (negative: started or dropped) and opens
+// the gate when the count fell below half of the bound.
+func (g *gate) add(n int) {
+	if v := g.open.Add(int64(n)); n < 0 && v <= g.max/2 && g.closed.Load() {
+		select {
+		case g.room <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// wait returns once the queues are under the bound, or false when ctx
+// ended first.
+func (g *gate) wait(ctx context.Context) bool {
+	for g.open.Load() >= g.max {
+		g.closed.Store(true)
+		if g.open.Load() < g.max { // started meanwhile
+			break
+		}
+		select {
+		case <-g.room:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	g.closed.Store(false)
+	return true
+}
 
 // dirtyList holds the partitions whose commit point moved since the last
 // mark.
