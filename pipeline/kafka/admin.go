@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -78,6 +80,9 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 		return err
 	}
 	if len(created) > 0 {
+		if err := awaitTopics(ctx, adm, slices.Collect(maps.Keys(created))); err != nil {
+			return err
+		}
 		log.Info("created topics", "topics", len(created), "partitions", opts.Partitions, "connector_partitions", opts.ConnectorPartitions)
 	}
 	for _, s := range missing {
