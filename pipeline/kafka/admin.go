@@ -37,10 +37,10 @@ func (o TopicOptions) partitionsOf(s pipeline.TopicSpec) int32 {
 // EnsureTopics creates the missing topics of specs and corrects the
 // retention.ms of existing ones. Existing topics keep their partition
 // count; a count that differs from opts is logged. However many topics
-// there are, it makes a fixed number of admin requests: one to list, one
-// CreateTopics per distinct (partitions, retention) of the missing ones
-// (at most three), one DescribeConfigs, and one AlterConfigs per distinct
-// retention to correct.
+// there are, it makes few admin requests: one to list, one CreateTopics
+// per distinct (partitions, retention) of the missing ones (at most three)
+// and per 8,000 partitions, one wait for their metadata, one
+// DescribeConfigs, and one AlterConfigs per distinct retention to correct.
 func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions, log *slog.Logger) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
@@ -117,21 +117,35 @@ func createTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	created := make(map[string]bool, len(specs))
 	for _, k := range order {
 		ms := k.retention
-		resp, err := adm.CreateTopics(ctx, k.partitions, opts.ReplicationFactor, map[string]*string{"retention.ms": &ms}, batches[k]...)
-		if err != nil {
-			return nil, fmt.Errorf("create topics: %w", err)
-		}
-		for _, r := range resp.Sorted() {
-			switch {
-			case errors.Is(r.Err, kerr.TopicAlreadyExists):
-			case r.Err != nil:
-				return nil, fmt.Errorf("create topic %s: %w", r.Topic, r.Err)
-			default:
-				created[r.Topic] = true
+		for chunk := range slices.Chunk(batches[k], topicsPerRequest(k.partitions)) {
+			resp, err := adm.CreateTopics(ctx, k.partitions, opts.ReplicationFactor, map[string]*string{"retention.ms": &ms}, chunk...)
+			if err != nil {
+				return nil, fmt.Errorf("create %d topics: %w", len(chunk), err)
+			}
+			for _, r := range resp.Sorted() {
+				switch {
+				case errors.Is(r.Err, kerr.TopicAlreadyExists):
+				case r.Err != nil:
+					return nil, fmt.Errorf("create topic %s (%d partitions, with %d others in one request): %w", r.Topic, k.partitions, len(chunk)-1, r.Err)
+				default:
+					created[r.Topic] = true
+				}
 			}
 		}
 	}
 	return created, nil
+}
+
+// maxRecordsPerRequest keeps a CreateTopics request under the KRaft
+// controller's limit of 10,000 metadata records per user operation
+// (beyond it Kafka answers POLICY_VIOLATION).
+const maxRecordsPerRequest = 8000
+
+// topicsPerRequest is how many topics of the given partition count one
+// CreateTopics request may create: each costs a topic record, a config
+// record and a record per partition.
+func topicsPerRequest(partitions int32) int {
+	return max(maxRecordsPerRequest/(int(partitions)+2), 1)
 }
 
 // fixRetention sets retention.ms on the topics whose value differs, one
