@@ -57,21 +57,35 @@ func (t Topics) LegacyRetryGroup(name string) string { return t.RetryGroup() + "
 type TopicSpec struct {
 	Name      string
 	Retention time.Duration
-	// PerConnector marks a connector's topic (main, retry tier or DLQ),
-	// which is created with the connector partition count.
-	PerConnector bool
+	// Kind says which partition count the topic is created with.
+	Kind TopicKind
 }
+
+// TopicKind classes hookpipe's topics by the partition count they are
+// created with.
+type TopicKind int
+
+// The kinds of topic.
+const (
+	// EventsTopic is <p>.events.
+	EventsTopic TopicKind = iota
+	// ConnectorTopic is a connector's main topic.
+	ConnectorTopic
+	// RetryTopic is a connector's retry tier or DLQ: the failing share
+	// of its traffic.
+	RetryTopic
+)
 
 // Specs lists every topic the given connectors need: the events topic and,
 // per connector, its main topic, retry tiers and DLQ.
 func (t Topics) Specs(connectors []*Connector) []TopicSpec {
 	specs := []TopicSpec{{Name: t.Events(), Retention: EventRetention}}
 	for _, c := range connectors {
-		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention, true})
+		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention, ConnectorTopic})
 		for n := range c.Retry.Backoff {
-			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention, true})
+			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention, RetryTopic})
 		}
-		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention, true})
+		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention, RetryTopic})
 	}
 	return specs
 }

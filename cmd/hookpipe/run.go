@@ -25,7 +25,8 @@ type runFlags struct {
 	prefix, stageList, logLevel, instanceID              string
 	cpuProfile, memProfile                               string
 	partitions, replication                              int
-	connectorPartitions, maxInFlightTotal                int
+	connectorPartitions, retryPartitions                 int
+	maxInFlightTotal                                     int
 	maxBody                                              int64
 	maxEvents, maxEventBytes, maxDepth                   int
 	memLimitMiB                                          int
@@ -39,7 +40,8 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dataDir, "data-dir", "./data", "`directory` the embedded broker persists to")
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
-	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "partitions of each connector topic (main, retry tiers, DLQ) hookpipe creates (default: --partitions)")
+	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "partitions of each connector's main topic hookpipe creates (default: --partitions)")
+	fs.IntVar(&f.retryPartitions, "retry-partitions", 1, "partitions of each connector's retry tier and DLQ topics hookpipe creates (0: --connector-partitions)")
 	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 1024, "webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "comma-separated `stages` to run in this process")
@@ -60,6 +62,8 @@ func (f *runFlags) check() error {
 		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
 	case f.connectorPartitions < 0 || f.connectorPartitions > 10000:
 		return fmt.Errorf("--connector-partitions %d: want 1 to 10000, or 0 for --partitions", f.connectorPartitions)
+	case f.retryPartitions < 0 || f.retryPartitions > 10000:
+		return fmt.Errorf("--retry-partitions %d: want 1 to 10000, or 0 for --connector-partitions", f.retryPartitions)
 	case f.maxInFlightTotal < 1 || f.maxInFlightTotal > 1_000_000:
 		return fmt.Errorf("--max-in-flight-total %d: want 1 to 1000000", f.maxInFlightTotal)
 	case f.replication < 1 || f.replication > 32:
@@ -112,6 +116,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 	}
 	opts := f.options(conns, brokers, log)
 	opts.TopicOptions.ConnectorPartitions = int32(f.connectorPartitions)
+	opts.TopicOptions.RetryPartitions = int32(f.retryPartitions)
 	opts.MaxInFlightTotal = f.maxInFlightTotal
 	p, err := stages.New(ctx, opts)
 	if err != nil {

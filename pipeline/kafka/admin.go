@@ -19,17 +19,23 @@ import (
 type TopicOptions struct {
 	// Partitions of a new topic. Default 12.
 	Partitions int32
-	// ConnectorPartitions of a new connector topic (main, retry tier,
-	// DLQ; TopicSpec.PerConnector). Default Partitions.
+	// ConnectorPartitions of a new connector main topic. Default
+	// Partitions.
 	ConnectorPartitions int32
+	// RetryPartitions of a new retry tier or DLQ topic. Default
+	// ConnectorPartitions.
+	RetryPartitions int32
 	// ReplicationFactor of a new topic. Default 1.
 	ReplicationFactor int16
 }
 
 // partitionsOf returns the partitions a new topic of spec s gets.
 func (o TopicOptions) partitionsOf(s pipeline.TopicSpec) int32 {
-	if s.PerConnector {
+	switch s.Kind {
+	case pipeline.ConnectorTopic:
 		return o.ConnectorPartitions
+	case pipeline.RetryTopic:
+		return o.RetryPartitions
 	}
 	return o.Partitions
 }
@@ -47,6 +53,9 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 	}
 	if opts.ConnectorPartitions <= 0 {
 		opts.ConnectorPartitions = opts.Partitions
+	}
+	if opts.RetryPartitions <= 0 {
+		opts.RetryPartitions = opts.ConnectorPartitions
 	}
 	if opts.ReplicationFactor <= 0 {
 		opts.ReplicationFactor = 1
@@ -83,7 +92,7 @@ func EnsureTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 		if err := awaitTopics(ctx, adm, slices.Collect(maps.Keys(created))); err != nil {
 			return err
 		}
-		log.Info("created topics", "topics", len(created), "partitions", opts.Partitions, "connector_partitions", opts.ConnectorPartitions)
+		log.Info("created topics", "topics", len(created), "partitions", opts.Partitions, "connector_partitions", opts.ConnectorPartitions, "retry_partitions", opts.RetryPartitions)
 	}
 	for _, s := range missing {
 		if !created[s.Name] {
