@@ -75,7 +75,7 @@ func New(cfg Config) (*Stage, error) {
 	if cfg.MaxInFlight <= 0 {
 		// Bound the outputs in flight, not the events: an event to a
 		// thousand connectors holds a thousand records.
-		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 16)
+		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:       cfg.Kafka,
