@@ -111,15 +111,21 @@ type slotPool struct {
 
 // take takes a slot for l, called with l.mu held. When the pool is
 // contended (routes wait), a route that holds its share, max/active,
-// gets none: it goes on when its own handlers finish. When no slot is
-// free, l joins the waiting routes.
+// gets none. When it gets none, l joins the waiting routes, and is woken
+// when a slot is given back.
 func (s *slotPool) take(l *lane) bool {
 	if s.nwait.Load() > 0 && int64(l.inflight) >= max(s.max/max(s.active.Load(), 1), 1) {
+		s.enqueue(l)
 		return false
 	}
 	if s.tryTake() {
 		return true
 	}
+	s.enqueue(l)
+	return s.tryTake() // a slot given back before l was listed
+}
+
+func (s *slotPool) enqueue(l *lane) {
 	s.mu.Lock()
 	if !l.waiting {
 		l.waiting = true
@@ -127,7 +133,6 @@ func (s *slotPool) take(l *lane) bool {
 		s.nwait.Add(1)
 	}
 	s.mu.Unlock()
-	return s.tryTake() // a slot given back before l was listed
 }
 
 func (s *slotPool) tryTake() bool {
@@ -146,9 +151,10 @@ func (s *slotPool) tryTake() bool {
 func (s *slotPool) give() { s.used.Add(-1) }
 
 // wake lets waiting routes try again, longest-waiting first, while slots
-// are free. Called with no lane's lock held.
+// are free: each of the routes waiting when it began gets one turn.
+// Called with no lane's lock held.
 func (s *slotPool) wake() {
-	for s.nwait.Load() > 0 && s.used.Load() < s.max {
+	for turns := s.nwait.Load(); turns > 0 && s.nwait.Load() > 0 && s.used.Load() < s.max; turns-- {
 		s.mu.Lock()
 		if len(s.waiting) == 0 {
 			s.mu.Unlock()
