@@ -80,6 +80,9 @@ func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 	if cfg.Stages != "" {
 		args = append(args, "--stages", cfg.Stages)
 	}
+	if n := b.opts.MaxInFlightTotal; n > 0 {
+		args = append(args, "--max-in-flight-total", strconv.Itoa(n))
+	}
 	if d := b.opts.ProfileDir; d != "" {
 		base := filepath.Join(d, cfg.Name)
 		args = append(args, "--cpuprofile", base+".cpu.pprof", "--memprofile", base+".heap.pprof")

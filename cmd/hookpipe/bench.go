@@ -15,7 +15,7 @@ import (
 type benchFlags struct {
 	brokers, scenarios, jsonPath, profileDir string
 	quick                                    bool
-	partitions                               int
+	partitions, maxInFlightTotal             int
 	sizes                                    bench.Sizes
 }
 
@@ -27,6 +27,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to this `file`")
 	fs.StringVar(&f.profileDir, "cpuprofile-dir", "", "make every pipeline process write CPU and heap profiles into this `directory`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of the pipeline's topics")
+	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 0, "the pipeline's --max-in-flight-total (default: the pipeline's, 1024)")
 	fs.IntVar(&s.Events, "events", 0, "events for ceiling, throughput (default 200000; quick 20000)")
 	fs.IntVar(&s.Batch, "batch", 0, "events per ingest request (default 100)")
 	fs.IntVar(&s.Posters, "posters", 0, "concurrent ingest requests (default 8)")
@@ -62,6 +63,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.partitions < 1 || f.partitions > 10000 {
 		return fmt.Errorf("--partitions %d: want 1 to 10000", f.partitions)
 	}
+	if f.maxInFlightTotal < 0 {
+		return fmt.Errorf("--max-in-flight-total %d: want 0 (the pipeline's default) or more", f.maxInFlightTotal)
+	}
 	if f.profileDir != "" {
 		if err := os.MkdirAll(f.profileDir, 0o755); err != nil {
 			return fmt.Errorf("--cpuprofile-dir: %w", err)
@@ -69,7 +73,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	results, err := bench.Run(ctx, bench.Options{
 		Brokers: splitList(f.brokers), Scenarios: splitList(f.scenarios), Quick: f.quick,
-		Sizes: f.sizes, Partitions: f.partitions, ProfileDir: f.profileDir,
+		Sizes: f.sizes, Partitions: f.partitions, ProfileDir: f.profileDir, MaxInFlightTotal: f.maxInFlightTotal,
 		Version: version, Progress: stderr,
 	})
 	if len(results) > 0 {
