@@ -72,15 +72,20 @@ func TestConnectorsAddRemoveRebalancePause(t *testing.T) {
 	l := newLoader("gap", 5, targets)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	n := size(3000, 20000)
-	wait := goLoad(ctx, l, n, 10*time.Millisecond)
+	n := size(6000, 20000) // about 25 s of load at 250 events/s: longer than both windows
+	wait := goLoad(ctx, l, n, 20*time.Millisecond)
 	waitFor(t, time.Minute, "deliveries flowing", func() bool { return rcs[0].delivered() >= 100 })
 	window := func(what string, change func()) {
 		from := time.Now()
 		change()
+		// Cooperative rebalancing moves partitions in a second round after
+		// the join, so the window runs 5 s past the change and until both
+		// connectors delivered 200 more.
+		changed := time.Now()
 		a, b := rcs[0].delivered(), rcs[1].delivered()
 		waitFor(t, time.Minute, what+": deliveries after the change", func() bool {
-			return rcs[0].delivered() >= min(a+200, n) && rcs[1].delivered() >= min(b+200, n)
+			return time.Since(changed) > 5*time.Second &&
+				rcs[0].delivered() >= min(a+200, n) && rcs[1].delivered() >= min(b+200, n)
 		})
 		to := time.Now()
 		for i, s := range ss {
