@@ -41,6 +41,9 @@ type Options struct {
 	Sizes Sizes
 	// Partitions of the topics the pipeline creates. Default 12.
 	Partitions int
+	// MaxInFlightTotal is the pipeline's --max-in-flight-total; 0 keeps
+	// its default.
+	MaxInFlightTotal int
 	// ProfileDir, when set, makes every pipeline subprocess write CPU and
 	// heap profiles there, named <scenario>-<run>.{cpu,heap}.pprof.
 	ProfileDir string

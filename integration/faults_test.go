@@ -89,7 +89,7 @@ func TestFaultProcessCrash(t *testing.T) {
 			midDelivery++
 		}
 		fanLag, _, _ := committedLag(e.kafka(), e.topics().FanoutGroup(), e.topics().Events())
-		delLag, _, _ := committedLag(e.kafka(), e.topics().DeliverGroup("crash"), e.topics().Connector("crash"))
+		delLag, _, _ := committedLag(e.kafka(), e.topics().DeliverGroup(), e.topics().Connector("crash"))
 		p.kill()
 		t.Logf("kill %d: SIGKILL with %d acknowledged, %d delivered (this incarnation delivering: %v); uncommitted: fanout %d, deliver %d",
 			k, l.sentCount(), rc.delivered(), delivering, fanLag, delLag)

@@ -57,6 +57,10 @@ type Options struct {
 	Version string
 	// HTTPClient, when set, returns the client used for a connector.
 	HTTPClient func(*pipeline.Connector) *http.Client
+	// MaxInFlightTotal bounds the webhook requests in flight at once in
+	// each of the deliver and retry stages, over all connectors (each
+	// still bounded by its max_in_flight). Default 1024.
+	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -153,6 +157,9 @@ func (p *Process) setup(ctx context.Context) error {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
 	} else if err := kafka.EnsureCompacted(ctx, adm, p.opts.Topics.Latest(), p.opts.TopicOptions, p.log); err != nil {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	}
+	if err := p.adoptOffsets(ctx, adm); err != nil {
+		return err
 	}
 	stages, err := p.buildStages()
 	if err != nil {

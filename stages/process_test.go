@@ -65,19 +65,19 @@ func stageNamesOf(p *Process) []string {
 }
 
 // --stages decides what a process runs: fanout once (with the latest-values
-// writer beside it), deliver and retry once per enabled connector, and the
-// ingest route only with ingest.
+// writer beside it), one deliver and one retry stage for all connectors,
+// and the ingest route only with ingest.
 func TestBuildStagesFollowsStageList(t *testing.T) {
 	tests := []struct {
 		stages []string
 		want   []string
 		ingest bool
 	}{
-		{nil, []string{"fanout", "latest", "deliver a", "retry a", "deliver b", "retry b"}, true},
+		{nil, []string{"fanout", "latest", "deliver", "retry"}, true},
 		{[]string{"ingest"}, nil, true},
 		{[]string{"ingest", "fanout"}, []string{"fanout", "latest"}, true},
-		{[]string{"deliver"}, []string{"deliver a", "deliver b"}, false},
-		{[]string{"retry", "fanout"}, []string{"fanout", "latest", "retry a", "retry b"}, false},
+		{[]string{"deliver"}, []string{"deliver"}, false},
+		{[]string{"retry", "fanout"}, []string{"fanout", "latest", "retry"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.stages, ","), func(t *testing.T) {

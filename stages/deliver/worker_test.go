@@ -48,7 +48,7 @@ func testWorker(t *testing.T, srv *httptest.Server, secret string) (*worker, *kg
 		t.Fatal(err)
 	}
 	t.Cleanup(read.Close)
-	w := newWorker(Config{Connector: conn, Topics: topics, Producer: prod, Version: "v1"})
+	w := newWorker(Config{Topics: topics, Producer: prod, Version: "v1"}, conn)
 	w.tiers[topics.Connector("c")] = -1
 	w.tiers[topics.Retry("c", 0)] = 0
 	w.tiers[topics.Retry("c", 1)] = 1

@@ -29,7 +29,8 @@ type Config struct {
 	Producer *kgo.Client
 	// Metrics records events and outputs; may be nil.
 	Metrics *metrics.Metrics
-	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight.
+	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight
+	// divided by the number of enabled connectors, at least 16.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -70,7 +71,9 @@ func New(cfg Config) (*Stage, error) {
 		})
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
+		// Bound the outputs in flight, not the events: an event to a
+		// thousand connectors holds a thousand records.
+		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:       cfg.Kafka,
