@@ -46,6 +46,9 @@ type Options struct {
 	// compare transports run once over HTTP/1.1 and once over HTTP/2
 	// (ALPN), the others over HTTP/1.1.
 	TLS bool
+	// MaxInFlightTotal is the pipeline's --max-in-flight-total; 0 keeps
+	// its default.
+	MaxInFlightTotal int
 	// ProfileDir, when set, makes every pipeline subprocess write CPU and
 	// heap profiles there, named <scenario>-<run>.{cpu,heap}.pprof.
 	ProfileDir string

@@ -21,6 +21,8 @@ type procConfig struct {
 	Connectors  string // HCL written to the process's connectors dir
 	TopicPrefix string
 	Stages      string // --stages; empty: all
+	// ReadyTimeout bounds the wait for /readyz; default 60s.
+	ReadyTimeout time.Duration
 }
 
 // proc is one running 'hookpipe run' subprocess.
@@ -65,7 +67,7 @@ func (b *Bench) startPipeline(ctx context.Context, cfg procConfig) (*proc, error
 	}
 	p.cmd = cmd
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
-	if err := p.waitReady(ctx, 60*time.Second); err != nil {
+	if err := p.waitReady(ctx, cmpOr(cfg.ReadyTimeout, 60*time.Second)); err != nil {
 		p.kill()
 		return nil, err
 	}
@@ -78,6 +80,9 @@ func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 		"--partitions", strconv.Itoa(b.opts.Partitions), "--log-level", "warn"}
 	if cfg.Stages != "" {
 		args = append(args, "--stages", cfg.Stages)
+	}
+	if n := b.opts.MaxInFlightTotal; n > 0 {
+		args = append(args, "--max-in-flight-total", strconv.Itoa(n))
 	}
 	if d := b.opts.ProfileDir; d != "" {
 		base := filepath.Join(d, cfg.Name)
@@ -199,4 +204,11 @@ func cpuMeterOf(pid int) func() (time.Duration, bool) {
 		after, ok2 := procCPU(pid)
 		return after - before, ok1 && ok2
 	}
+}
+
+// cpuTime returns the CPU time the process has used so far; 0 when it
+// cannot be read.
+func (p *proc) cpuTime() time.Duration {
+	d, _ := procCPU(p.cmd.Process.Pid)
+	return d
 }

@@ -42,7 +42,8 @@ func TestNoCreateTopicsVerifiesOnly(t *testing.T) {
 		return err
 	}
 	err := start(3)
-	if err == nil || !strings.Contains(err.Error(), "missing topic "+e.topics().Events()) || !strings.Contains(err.Error(), "missing topic "+e.topics().DLQ("c")+" (create it with 3 partitions, replication factor 1, retention.ms=604800000)") {
+	if err == nil || !strings.Contains(err.Error(), "missing topic "+e.topics().Events()) || !strings.Contains(err.Error(), "missing topic "+e.topics().DLQ("c")+" (create it with 3 partitions, replication factor 1, retention.ms=604800000)") ||
+		!strings.Contains(err.Error(), "topic "+e.topics().Latest()+" is missing: create it with cleanup.policy=compact") {
 		t.Fatalf("no topics: %v, want each missing topic named", err)
 	}
 	if n := e.endOffsetsIfExists(e.topics().Events()); n >= 0 {
@@ -58,6 +59,9 @@ func TestNoCreateTopicsVerifiesOnly(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := kafka.EnsureTopics(ctx, adm, e.topics().Specs(conns), kafka.TopicOptions{Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	if err := kafka.EnsureCompacted(ctx, adm, e.topics().Latest(), kafka.TopicOptions{Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
 	waitRetention(t, adm, e.topics().Connector("c"), "43200000") // a new topic's config shows a moment after its creation
@@ -113,10 +117,4 @@ func retention(t *testing.T, adm *kadm.Client, topic string) string {
 		}
 	}
 	return ""
-}
-
-// waitRetention polls until topic's retention.ms is want, for 20 s.
-func waitRetention(t *testing.T, adm *kadm.Client, topic, want string) {
-	t.Helper()
-	waitFor(t, 20*time.Second, topic+" retention.ms="+want, func() bool { return retention(t, adm, topic) == want })
 }

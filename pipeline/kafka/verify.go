@@ -13,8 +13,9 @@ import (
 )
 
 // VerifyTopics checks, without changing anything, that every topic of
-// specs exists with the retention.ms hookpipe sets, at least
-// opts.Partitions partitions and a replication factor of at least
+// specs exists with the retention.ms hookpipe sets, at least the partitions
+// it would create the topic with (--partitions, --connector-partitions or
+// --retry-partitions, by the topic's kind) and a replication factor of at least
 // opts.ReplicationFactor. It is what runs instead of EnsureTopics for a
 // principal that may not create or alter topics; it needs only Describe
 // and DescribeConfigs on the topics. The error lists every problem, one a
@@ -22,6 +23,12 @@ import (
 func VerifyTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicSpec, opts TopicOptions) error {
 	if opts.Partitions <= 0 {
 		opts.Partitions = 12
+	}
+	if opts.ConnectorPartitions <= 0 {
+		opts.ConnectorPartitions = opts.Partitions
+	}
+	if opts.RetryPartitions <= 0 {
+		opts.RetryPartitions = opts.ConnectorPartitions
 	}
 	if opts.ReplicationFactor <= 0 {
 		opts.ReplicationFactor = 1
@@ -41,15 +48,16 @@ func VerifyTopics(ctx context.Context, adm *kadm.Client, specs []pipeline.TopicS
 		d, ok := details[s.Name]
 		switch {
 		case !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-			problems = append(problems, fmt.Sprintf("missing topic %s (create it with %d partitions, replication factor %d, retention.ms=%s)", s.Name, opts.Partitions, opts.ReplicationFactor, want[s.Name]))
+			problems = append(problems, fmt.Sprintf("missing topic %s (create it with %d partitions, replication factor %d, retention.ms=%s)", s.Name, opts.partitionsOf(s), opts.ReplicationFactor, want[s.Name]))
 			continue
 		case d.Err != nil:
 			problems = append(problems, fmt.Sprintf("topic %s: %v (hookpipe needs Describe on it)", s.Name, d.Err))
 			continue
 		}
 		present = append(present, s.Name)
-		if n := int32(len(d.Partitions)); n < opts.Partitions {
-			problems = append(problems, fmt.Sprintf("topic %s has %d partitions, fewer than --partitions %d (add partitions, or run with --partitions %d)", s.Name, n, opts.Partitions, n))
+		if n, min := int32(len(d.Partitions)), opts.partitionsOf(s); n < min {
+			flag := partitionsFlag(s)
+			problems = append(problems, fmt.Sprintf("topic %s has %d partitions, fewer than %s %d (add partitions, or run with %s %d)", s.Name, n, flag, min, flag, n))
 		}
 		if rf := int16(d.Partitions.NumReplicas()); rf < opts.ReplicationFactor {
 			problems = append(problems, fmt.Sprintf("topic %s has replication factor %d, less than --replication-factor %d", s.Name, rf, opts.ReplicationFactor))
@@ -88,4 +96,15 @@ func retentionProblems(ctx context.Context, adm *kadm.Client, names []string, wa
 		}
 	}
 	return out
+}
+
+// partitionsFlag names the flag that sets the partitions of s's kind.
+func partitionsFlag(s pipeline.TopicSpec) string {
+	switch s.Kind {
+	case pipeline.ConnectorTopic:
+		return "--connector-partitions"
+	case pipeline.RetryTopic:
+		return "--retry-partitions"
+	}
+	return "--partitions"
 }

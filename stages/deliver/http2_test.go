@@ -40,3 +40,29 @@ func TestSenderProtocol(t *testing.T) {
 		}
 	}
 }
+
+// An http2 connector gets its own client beside an HTTP/1.1 one to the same
+// host, and shares it with other http2 connectors; an HTTP/1.1 client's
+// connection bound grows with each connector that shares it.
+func TestTransportsSeparateHTTP2(t *testing.T) {
+	u, err := url.Parse("https://h.example/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := NewTransports()
+	h1 := ts.Client(&pipeline.Connector{URL: u, MaxInFlight: 10})
+	h2 := ts.Client(&pipeline.Connector{URL: u, MaxInFlight: 10, HTTP2: true})
+	if h1 == h2 {
+		t.Fatal("an http2 connector shares an HTTP/1.1 client")
+	}
+	if ts.Client(&pipeline.Connector{URL: u, MaxInFlight: 5, HTTP2: true}) != h2 {
+		t.Error("two http2 connectors to one host do not share a client")
+	}
+	if ts.Client(&pipeline.Connector{URL: u, MaxInFlight: 5}) != h1 {
+		t.Fatal("two HTTP/1.1 connectors to one host do not share a client")
+	}
+	tr := h1.Transport.(*http.Transport)
+	if tr.MaxConnsPerHost != 15 || tr.MaxIdleConnsPerHost != 15 {
+		t.Errorf("shared HTTP/1.1 bounds: %d open, %d idle; want 15 and 15", tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost)
+	}
+}

@@ -1,4 +1,4 @@
-package ingest
+package envelope
 
 import (
 	"bytes"
@@ -26,21 +26,10 @@ var errShape = errors.New("body must be an envelope object, a JSON array of enve
 // compact. A request is all or nothing: on any error Decode returns no
 // envelopes.
 //
-// The body's shape is told by its first non-space byte, whatever the
-// Content-Type: '[' starts a JSON array of envelopes; '{' starts one
-// envelope or several, each starting on a new line (NDJSON; blank lines
-// and a final newline are allowed, and an envelope may span lines). With
-// Content-Type application/x-ndjson (or application/ndjson) an array is
-// rejected: such a body holds one envelope per line.
-//
-// Validation is strict, so that typos surface at once: unknown fields and
-// duplicate fields are errors; eventId, when given, is 1 to 64 characters
-// of [A-Za-z0-9_-]; timestamp, when given, is RFC 3339 and is kept byte
-// for byte when in UTC ("...Z", with a '.' fraction of up to 9 digits),
-// else converted to UTC (RFC3339Nano); labels
-// hold strings only; a metadata.deviceId or projectId given by the client
-// must equal the one in targetName. A null optional field counts as
-// absent.
+// The package doc gives the grammar Decode accepts. Validation is strict,
+// so that typos surface at once; a timestamp in UTC ("...Z", with a '.'
+// fraction of up to 9 digits) is kept byte for byte, any other converted
+// to UTC (RFC3339Nano).
 //
 // An invalid envelope yields an *ItemError naming the first failing item
 // and field. Over Limits, Decode returns errors wrapping ErrBodyTooLarge or
@@ -48,9 +37,9 @@ var errShape = errors.New("body must be an envelope object, a JSON array of enve
 // the request, so its text is safe to send to the client. The envelopes
 // share no memory with body. Decode is safe for concurrent use.
 func Decode(body []byte, contentType string, lim Limits, now time.Time) ([]*pipeline.Envelope, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	if int64(len(body)) > lim.MaxBodyBytes {
-		return nil, bodyTooLarge(lim.MaxBodyBytes)
+		return nil, BodyTooLarge(lim.MaxBodyBytes)
 	}
 	d := decoder{body: body, lim: lim, now: now}
 	s := scanner{buf: body}

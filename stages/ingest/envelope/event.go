@@ -1,4 +1,4 @@
-package ingest
+package envelope
 
 import (
 	"encoding/json"
@@ -156,7 +156,7 @@ func (d *decoder) eventType(s *scanner, e *pipeline.Event) error {
 	if err != nil {
 		return err
 	}
-	t, ok := canonicalType(b)
+	t, ok := pipeline.ParseEventType(b)
 	if !ok {
 		return d.fail("event.eventType", "unknown event type "+quote(b))
 	}
@@ -241,17 +241,6 @@ func canonicalUTC(ts string) bool {
 		}
 	}
 	return true
-}
-
-// canonicalType returns pipeline's own string for a known event type, so
-// that envelopes share it instead of allocating one each.
-func canonicalType(b []byte) (string, bool) {
-	for _, t := range pipeline.EventTypes() {
-		if string(b) == t {
-			return t, true
-		}
-	}
-	return "", false
 }
 
 // validEventID reports whether b is 1 to 64 characters of [A-Za-z0-9_-].
