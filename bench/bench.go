@@ -47,7 +47,8 @@ type Options struct {
 	// (ALPN), the others over HTTP/1.1.
 	TLS bool
 	// MaxInFlightTotal is the pipeline's --max-in-flight-total; 0 keeps
-	// its default.
+	// its default (1024), or Sizes.MaxInFlight when that is larger, so
+	// that the total does not cap a connector's max_in_flight.
 	MaxInFlightTotal int
 	// ProfileDir, when set, makes every pipeline subprocess write CPU and
 	// heap profiles there, named <scenario>-<run>.{cpu,heap}.pprof.
