@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
@@ -27,10 +25,11 @@ const DefaultProduceTimeout = 10 * time.Second
 
 // Config configures the handler that NewHandler returns.
 type Config struct {
-	// Client produces the events. Required. Build it with kgo's defaults
-	// for acknowledgements: RequiredAcks(AllISRAcks) with idempotence, so
-	// that an acknowledged event is on every in-sync replica.
-	Client *kgo.Client
+	// Writer writes each request's events in a Kafka transaction.
+	// Required. Build its client with kgo's defaults for acknowledgements:
+	// RequiredAcks(AllISRAcks) with idempotence, so that an acknowledged
+	// event is on every in-sync replica.
+	Writer *Writer
 	// Topic is the events topic. Default pipeline.Topics{Prefix:
 	// "hookpipe"}.Events(), that is "hookpipe.events".
 	Topic string
@@ -43,22 +42,18 @@ type Config struct {
 	// Metrics counts requests by status and accepted events. Default nil
 	// (no metrics).
 	Metrics *metrics.Metrics
-	// ProduceTimeout is how long a request waits for Kafka to acknowledge
-	// its events before the answer is 503. Default DefaultProduceTimeout.
-	ProduceTimeout time.Duration
 	// Logger logs produce failures. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // handler is the http.Handler of NewHandler.
 type handler struct {
-	client  *kgo.Client
+	writer  *Writer
 	topic   string
 	lim     Limits
 	auth    bool
 	token   [sha256.Size]byte // SHA-256 of Config.Token, so that comparing leaks no length
 	metrics *metrics.Metrics
-	timeout time.Duration
 	log     *slog.Logger
 }
 
@@ -71,35 +66,33 @@ type handler struct {
 // one record per event to the events topic (key: deviceId; value: the
 // envelope as stored, with its assigned eventId and timestamp and derived
 // metadata; headers: ingest time, eventId, eventType; timestamp: the
-// ingest time) and answers 202 {"accepted":N,"eventIds":[...]} only after
-// Kafka acknowledged every one of them.
+// ingest time), all in one Kafka transaction (see Writer), and answers 202
+// {"accepted":N,"eventIds":[...]} only after Kafka committed it.
 //
-// When Kafka fails any record or does not acknowledge all of them within
-// Config.ProduceTimeout, the answer is 503 {"error":"kafka unavailable,
-// retry later"} with "Retry-After: 1". Some events of that request may be
-// stored nonetheless, and may still be written after the answer: a client
-// that retries the same request with the same eventIds lets receivers
-// deduplicate, while events whose ids the server assigned get new ids on
-// the retry. A client that disconnects does not cancel its produce.
+// When the transaction is aborted (Kafka failed a record, or did not
+// acknowledge all of them within the Writer's timeout), the answer is 503
+// {"error":"kafka unavailable, retry later"} with "Retry-After: 1", and
+// none of the request's events is or will become visible to read_committed
+// consumers: a retry creates no duplicate. In the one case where Kafka
+// does not confirm the outcome of the commit itself, the answer is 504
+// {"error":"kafka did not confirm the write, retry later"}: the events are
+// then all stored or none. A client that disconnects does not cancel its
+// write.
 //
 // Every answer is JSON. The handler is safe for concurrent use; requests
 // share only the Kafka client.
 func NewHandler(cfg Config) http.Handler {
 	h := &handler{
-		client:  cfg.Client,
+		writer:  cfg.Writer,
 		topic:   cfg.Topic,
 		lim:     cfg.Limits.withDefaults(),
 		auth:    cfg.Token != "",
 		token:   sha256.Sum256([]byte(cfg.Token)),
 		metrics: cfg.Metrics,
-		timeout: cfg.ProduceTimeout,
 		log:     cfg.Logger,
 	}
 	if h.topic == "" {
 		h.topic = pipeline.Topics{Prefix: "hookpipe"}.Events()
-	}
-	if h.timeout <= 0 {
-		h.timeout = DefaultProduceTimeout
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -135,6 +128,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "ingest: producing to kafka failed",
 			slog.String("topic", h.topic), slog.Int("events", len(envs)), slog.Any("error", err))
 		w.Header().Set("Retry-After", "1")
+		if errors.Is(err, ErrOutcomeUnknown) {
+			return writeError(w, http.StatusGatewayTimeout, "kafka did not confirm the write, retry later")
+		}
 		return writeError(w, http.StatusServiceUnavailable, "kafka unavailable, retry later")
 	}
 	h.metrics.IngestAccepted(len(envs))
@@ -199,27 +195,13 @@ func statusOf(err error) int {
 	return http.StatusBadRequest
 }
 
-// produce writes one record per envelope and returns once Kafka has
-// acknowledged all of them, or failed one, or the produce timeout passed.
-// The timeout, not the request's cancellation, bounds the wait: a record's
-// context may fail the batch it heads, which holds other requests' records.
+// produce writes one record per envelope in one transaction and returns
+// once Kafka committed it, or the Writer's error.
 func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now time.Time) error {
-	if h.client == nil {
-		return errors.New("ingest: no kafka client configured")
+	if h.writer == nil {
+		return fmt.Errorf("no kafka writer configured: %w", ErrNotStored)
 	}
-	recs := h.records(envs, now)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
-	defer cancel()
-	acks := newAcks(len(recs))
-	for _, rec := range recs {
-		h.client.Produce(ctx, rec, acks.promise)
-	}
-	select {
-	case <-acks.done:
-		return acks.err()
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for %d acknowledgements of %d: %w", acks.pending.Load(), len(recs), ctx.Err())
-	}
+	return h.writer.Write(context.WithoutCancel(ctx), h.records(envs, now))
 }
 
 // records encodes the envelopes as records of the events topic, in the
@@ -240,41 +222,6 @@ func (h *handler) records(envs []*pipeline.Envelope, now time.Time) []*kgo.Recor
 		out[i] = &recs[i]
 	}
 	return out
-}
-
-// acks counts the acknowledgements of one request's records. Its promise
-// runs on kgo's promise goroutine; done is closed after the last one.
-type acks struct {
-	pending atomic.Int64
-	done    chan struct{}
-	mu      sync.Mutex
-	first   error
-}
-
-func newAcks(n int) *acks {
-	a := &acks{done: make(chan struct{})}
-	a.pending.Store(int64(n))
-	return a
-}
-
-func (a *acks) promise(_ *kgo.Record, err error) {
-	if err != nil {
-		a.mu.Lock()
-		if a.first == nil {
-			a.first = err
-		}
-		a.mu.Unlock()
-	}
-	if a.pending.Add(-1) == 0 {
-		close(a.done)
-	}
-}
-
-// err returns the first produce error, if any.
-func (a *acks) err() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.first
 }
 
 // writeError answers {"error":msg} with code and returns code.
