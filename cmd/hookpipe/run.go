@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -35,13 +36,13 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API `address`")
 	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, comma-separated (default $KAFKA_BROKERS; none: embedded broker)")
 	fs.StringVar(&f.embeddedListen, "embedded-listen", "127.0.0.1:9092", "`address` of the embedded development broker")
-	fs.StringVar(&f.dataDir, "data-dir", "./data", "`directory` the embedded broker persists to")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "state `directory`: the default instance id (hookpipe-instance-id) and the embedded broker's data")
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and group name `prefix`")
 	fs.IntVar(&f.partitions, "partitions", 12, "partitions of topics hookpipe creates")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor of topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "comma-separated `stages` to run in this process")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `id`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID; empty: dynamic membership)")
+	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `id`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID, else the id kept in --data-dir)")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body")
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "most events in one ingest request")
 	fs.IntVar(&f.maxEventBytes, "max-event-bytes", 64<<10, "largest single event (envelope) in an ingest request")
@@ -95,6 +96,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, stopProfiles()) }()
+	release, err := f.defaultInstanceID(log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	brokers, stop, err := brokersFor(f, log)
 	if err != nil {
 		return err
@@ -126,6 +132,27 @@ func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *s
 		Version:      version,
 		Logger:       log,
 	}
+}
+
+// defaultInstanceID sets f.instanceID, when no id was given, to the one
+// kept in --data-dir (see kafka.StateInstanceID); release unlocks it. A
+// directory another process holds is an error; one that cannot be written
+// leaves the process a dynamic member, with a warning.
+func (f *runFlags) defaultInstanceID(log *slog.Logger) (release func(), err error) {
+	if f.instanceID != "" {
+		return func() {}, nil
+	}
+	id, release, err := kafka.StateInstanceID(f.dataDir)
+	switch {
+	case errors.Is(err, kafka.ErrStateInUse):
+		return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+	case err != nil:
+		log.Warn("no default instance id: joining consumer groups as a dynamic member (a restart waits for the old session to expire); set --instance-id or a writable --data-dir", "err", err)
+		return func() {}, nil
+	}
+	f.instanceID = id
+	log.Info("static group membership", "instance-id", id, "kept-in", filepath.Join(f.dataDir, kafka.InstanceIDFile))
+	return release, nil
 }
 
 // brokersFor returns the brokers to use, starting the embedded broker when

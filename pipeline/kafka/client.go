@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,6 +28,19 @@ type Config struct {
 	// Extra options are added to every client (tests use it to tune
 	// timeouts).
 	Extra []kgo.Opt
+}
+
+// TransactionalID returns the transactional id of role (such as
+// "hookpipe.ingest") for this process: role and InstanceID, stable across
+// restarts, so that a restarted process fences and aborts what its
+// predecessor left open; role and a random suffix without an InstanceID.
+func (k Config) TransactionalID(role string) string {
+	if k.InstanceID != "" {
+		return role + "." + k.InstanceID
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return role + ".run-" + hex.EncodeToString(b[:])
 }
 
 // NewClient returns a client for the configured brokers with opts added.
