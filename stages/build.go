@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
@@ -18,6 +21,9 @@ func (p *Process) runs(stage string) bool { return slices.Contains(p.opts.Stages
 // buildStages builds the consuming stages this process runs.
 func (p *Process) buildStages() ([]Stage, error) {
 	var out []Stage
+	if p.writer != nil {
+		out = append(out, p.writer)
+	}
 	if p.runs("fanout") {
 		s, err := fanout.New(fanout.Config{
 			Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
@@ -66,10 +72,10 @@ func (p *Process) groups() []string {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, Stages: p.stageStates, StageReady: p.stageReady}
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
-			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
+			Writer: p.writer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
 			Token: p.opts.IngestToken, Metrics: p.metrics, Logger: p.log,
 		})
 	}
@@ -84,6 +90,59 @@ func (p *Process) readyCheck(ctx context.Context) error {
 	}
 	if waiting := p.runner.NotReady(); len(waiting) > 0 {
 		return fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
+	}
+	if err := p.admin.Ping(ctx); err != nil {
+		return errors.New("kafka unreachable")
+	}
+	return nil
+}
+
+// newIngestWriter creates ingest's transactional producer and its Writer
+// when this process runs ingest. The transactional id is the topic prefix
+// and the instance id, so that a restarted process aborts at once what its
+// crashed predecessor left open (instead of read_committed consumers
+// waiting out the transaction timeout); without an instance id it is
+// random per start.
+func (p *Process) newIngestWriter() error {
+	if !p.runs("ingest") {
+		return nil
+	}
+	var err error
+	p.ingestTx, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000),
+		kgo.TransactionalID(p.opts.Kafka.TransactionalID(p.opts.Topics.Prefix+".ingest")),
+		kgo.TransactionTimeout(ingestTxnTimeout))
+	if err != nil {
+		return err
+	}
+	p.writer, err = ingest.NewWriter(ingest.WriterConfig{Client: p.ingestTx, Logger: p.log})
+	return err
+}
+
+// ingestTxnTimeout bounds how long a transaction of a process that died
+// mid-request (and was not restarted with its id) holds back
+// read_committed consumers of the partitions it wrote.
+const ingestTxnTimeout = 10 * time.Second
+
+// stageStates returns each stage's state for /readyz?verbose.
+func (p *Process) stageStates() map[string]string {
+	if !p.ready.Load() {
+		out := map[string]string{}
+		for _, n := range p.runner.Names() {
+			out[n] = "starting"
+		}
+		return out
+	}
+	return p.runner.States()
+}
+
+// stageReady: Kafka answers and the stage is running and ready.
+func (p *Process) stageReady(ctx context.Context, stage string) error {
+	st, ok := p.stageStates()[stage]
+	switch {
+	case !ok:
+		return fmt.Errorf("this process runs no stage %q", stage)
+	case st != "running":
+		return fmt.Errorf("%s %s", stage, st)
 	}
 	if err := p.admin.Ping(ctx); err != nil {
 		return errors.New("kafka unreachable")

@@ -58,7 +58,9 @@ type Options struct {
 type Process struct {
 	opts     Options
 	log      *slog.Logger
-	producer *kgo.Client // ingest and fanout writes
+	producer *kgo.Client // fanout writes
+	ingestTx *kgo.Client // ingest's transactional writes
+	writer   *ingest.Writer
 	retries  *kgo.Client // retry and DLQ writes, apart so a failing connector's flood cannot delay the healthy path
 	admin    *kgo.Client
 	runner   *Runner
@@ -115,6 +117,9 @@ func (p *Process) setup(ctx context.Context) error {
 		return err
 	}
 	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
+		return err
+	}
+	if err := p.newIngestWriter(); err != nil {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
@@ -183,7 +188,7 @@ func (p *Process) Run(ctx context.Context) error {
 }
 
 func (p *Process) closeClients() {
-	for _, cl := range []*kgo.Client{p.producer, p.retries} {
+	for _, cl := range []*kgo.Client{p.producer, p.retries, p.ingestTx} {
 		if cl != nil {
 			cl.Close()
 		}
