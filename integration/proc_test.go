@@ -106,6 +106,21 @@ type proc struct {
 // extra flags; it is killed at the end of the test.
 func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 	e.t.Helper()
+	p := e.launch(name, brokers, extra...)
+	p.waitReady(time.Minute)
+	return p
+}
+
+// launch is spawn without waiting for /readyz.
+func (e *env) launch(name string, brokers []string, extra ...string) *proc {
+	e.t.Helper()
+	p := e.newProc(name, brokers, extra...)
+	p.launch()
+	return p
+}
+
+func (e *env) newProc(name string, brokers []string, extra ...string) *proc {
+	e.t.Helper()
 	state := e.t.TempDir() // the process's own --data-dir, as a container's volume
 	p := &proc{t: e.t, name: name, addr: freeAddr(e.t), log: filepath.Join(state, name+".log")}
 	p.args = append([]string{"run",
@@ -122,7 +137,6 @@ func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 			p.dumpLog(60)
 		}
 	})
-	p.start()
 	return p
 }
 
