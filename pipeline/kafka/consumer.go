@@ -126,7 +126,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(8 << 20),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(100 * time.Millisecond), // with markLoop's 100ms: done is committed within 200ms
+		kgo.AutoCommitInterval(commitEvery), // with markLoop: done is committed within markEvery+commitEvery
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A crashed member holds its partitions until its session
 		// expires, and a member that died while joining holds up the

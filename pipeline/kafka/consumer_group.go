@@ -109,9 +109,18 @@ func (c *Consumer) mark(ps []*partition) {
 	}
 }
 
-// markLoop marks moved commit points for autocommit, at most every 100ms.
+// markEvery is how often moved commit points are marked; kgo commits the
+// marked ones every commitEvery (its smallest interval), and only when one
+// moved. The done prefix is so committed within 120ms, which bounds what a
+// crash repeats beyond the work in flight.
+const (
+	markEvery   = 20 * time.Millisecond
+	commitEvery = 100 * time.Millisecond
+)
+
+// markLoop marks moved commit points for autocommit, every markEvery.
 func (c *Consumer) markLoop(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
+	t := time.NewTicker(markEvery)
 	defer t.Stop()
 	for {
 		select {
