@@ -27,7 +27,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 	if p.runs("fanout") {
 		s, err := fanout.New(fanout.Config{
 			Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
-			Producer: p.producer, Metrics: p.metrics, Logger: p.log,
+			Metrics: p.metrics, Logger: p.log,
 		})
 		if err != nil {
 			return nil, err

@@ -58,7 +58,6 @@ type Options struct {
 type Process struct {
 	opts     Options
 	log      *slog.Logger
-	producer *kgo.Client // fanout writes
 	ingestTx *kgo.Client // ingest's transactional writes
 	writer   *ingest.Writer
 	retries  *kgo.Client // retry and DLQ writes, apart so a failing connector's flood cannot delay the healthy path
@@ -111,9 +110,6 @@ func newPipeline(opts Options) (*Process, error) {
 func (p *Process) setup(ctx context.Context) error {
 	var err error
 	if p.admin, err = p.opts.Kafka.NewClient(); err != nil {
-		return err
-	}
-	if p.producer, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
 		return err
 	}
 	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
@@ -188,7 +184,7 @@ func (p *Process) Run(ctx context.Context) error {
 }
 
 func (p *Process) closeClients() {
-	for _, cl := range []*kgo.Client{p.producer, p.retries, p.ingestTx} {
+	for _, cl := range []*kgo.Client{p.retries, p.ingestTx} {
 		if cl != nil {
 			cl.Close()
 		}

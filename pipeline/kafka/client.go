@@ -47,6 +47,16 @@ func (k Config) TransactionalID(role string) string {
 // Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
 func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	all, err := k.Options(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return kgo.NewClient(all...)
+}
+
+// Options returns the options NewClient uses, with opts added, for
+// constructors that take options (kgo.NewGroupTransactSession).
+func (k Config) Options(opts ...kgo.Opt) ([]kgo.Opt, error) {
 	if len(k.Brokers) == 0 {
 		return nil, fmt.Errorf("no Kafka brokers configured")
 	}
@@ -64,7 +74,7 @@ func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 		base = append(base, kgo.WithLogger(kslog{k.Logger}))
 	}
 	base = append(base, k.Extra...)
-	return kgo.NewClient(append(base, opts...)...)
+	return append(base, opts...), nil
 }
 
 // kslog adapts slog to kgo's Logger, passing on warnings and errors.

@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
@@ -15,8 +16,7 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline"
 )
 
-// DefaultMaxInFlight bounds the events fanout holds at once (read, with
-// outputs not yet acknowledged).
+// DefaultMaxInFlight bounds the events fanout reads into one transaction.
 const DefaultMaxInFlight = 10000
 
 // Config configures the fanout stage.
@@ -27,23 +27,28 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
 	Kafka kafka.Config
-	// Producer writes the connector topics; shared by the process.
-	Producer *kgo.Client
 	// Metrics records events and outputs; may be nil.
 	Metrics *metrics.Metrics
-	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight.
+	// MaxInFlight bounds the events of one transaction. Default
+	// DefaultMaxInFlight.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
 
-// Stage is the running fanout stage.
+// Stage is the running fanout stage: it reads the events topic and writes
+// each event's bodies to the connector topics exactly once — the bodies
+// of the events read in one poll and the group's offset past them are
+// committed in one Kafka transaction, so a crash or rebalance either
+// commits both or neither (and the next owner redoes the batch).
 type Stage struct {
-	consumer *kafka.Consumer
+	sess     *kgo.GroupTransactSession
+	batch    int
 	targets  []target
-	producer *kgo.Client
 	metrics  *metrics.Metrics
 	log      *slog.Logger
+	joined   atomic.Bool
+	identity string // group and instance id, for the fenced error
 }
 
 // target is a connector with what fanout needs of it, resolved once.
@@ -56,7 +61,7 @@ type target struct {
 
 // New returns the fanout stage for cfg.
 func New(cfg Config) (*Stage, error) {
-	s := &Stage{producer: cfg.Producer, metrics: cfg.Metrics, log: cfg.Logger}
+	s := &Stage{metrics: cfg.Metrics, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -74,48 +79,59 @@ func New(cfg Config) (*Stage, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
-		Kafka:       cfg.Kafka,
-		Group:       cfg.Topics.FanoutGroup(),
-		Topics:      []string{cfg.Topics.Events()},
-		MaxInFlight: cfg.MaxInFlight,
-		Handle:      s.handle,
-		Logger:      s.log,
-	})
+	s.batch = cfg.MaxInFlight
+	s.identity = fmt.Sprintf("group %s, instance id %q", cfg.Topics.FanoutGroup(), cfg.Kafka.InstanceID)
+	opts, err := cfg.Kafka.Options(s.sessionOpts(cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("fanout: %w", err)
 	}
-	s.consumer = c
+	if s.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
 	return s, nil
 }
 
+// sessionOpts are the group and transaction options of the stage's client.
+func (s *Stage) sessionOpts(cfg Config) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(cfg.Topics.FanoutGroup()),
+		kgo.ConsumeTopics(cfg.Topics.Events()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxBytes(8 << 20),
+		kgo.MaxBufferedRecords(100000),
+		kgo.TransactionalID(cfg.Kafka.TransactionalID(cfg.Topics.Prefix + ".fanout")),
+		kgo.TransactionTimeout(10 * time.Second),
+		kgo.SessionTimeout(10 * time.Second),
+		kgo.RebalanceTimeout(30 * time.Second),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.joined.Store(true) }),
+	}
+	if id := cfg.Kafka.InstanceID; id != "" {
+		opts = append(opts, kgo.InstanceID(id))
+	}
+	return opts
+}
+
 // Ready reports whether the stage has joined its consumer group.
-func (s *Stage) Ready() bool { return s.consumer.Joined() }
+func (s *Stage) Ready() bool { return s.joined.Load() }
 
 // Name returns "fanout".
 func (s *Stage) Name() string { return "fanout" }
 
-// Run fans out until ctx ends, then settles and commits (see
-// kafka.Consumer.Run).
-func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
-
-// handle renders and writes one event's bodies, and returns nil once Kafka
-// acknowledged all of them. A record written by ingest is spliced, not
-// parsed (pipeline.ParseStored); any other record is decoded as an
-// envelope. A record that is neither cannot become a webhook: it is
-// logged, counted and skipped.
-func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
+// outputs renders one event's bodies, and the connectors they are for. A
+// record written by ingest is spliced, not parsed (pipeline.ParseStored);
+// any other record is decoded as an envelope. A record that is neither
+// cannot become a webhook: it is logged, counted and skipped (no outputs).
+func (s *Stage) outputs(r *kgo.Record, outs []*kgo.Record, owners []*target) ([]*kgo.Record, []*target) {
 	meta := pipeline.ReadMeta(r)
 	render, ok := s.splicer(r, &meta)
 	if !ok {
 		s.metrics.FanoutRead(false)
 		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
-		return nil
+		return outs, owners
 	}
 	s.metrics.FanoutRead(true)
 	headers := meta.Headers("")
-	var outs []*kgo.Record
-	var owners []*target
 	for i := range s.targets {
 		t := &s.targets[i]
 		if !t.conn.Wants(meta.EventType) {
@@ -125,13 +141,7 @@ func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
 		outs = append(outs, &kgo.Record{Topic: t.topic, Key: r.Key, Value: body, Headers: headers})
 		owners = append(owners, t)
 	}
-	if err := s.produceAll(ctx, outs); err != nil {
-		return err
-	}
-	for _, t := range owners {
-		t.metrics.FannedOut()
-	}
-	return nil
+	return outs, owners
 }
 
 // splicer returns how to build a connector's body from r, filling meta's
@@ -149,31 +159,4 @@ func (s *Stage) splicer(r *kgo.Record, meta *pipeline.Meta) (func(*pipeline.Rend
 		r.Key = []byte(env.Metadata.DeviceID)
 	}
 	return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Append(dst, &env) }, true
-}
-
-// produceAll writes every record concurrently and waits until each is
-// acknowledged, retrying failed ones until ctx ends.
-func (s *Stage) produceAll(ctx context.Context, outs []*kgo.Record) error {
-	if len(outs) == 0 {
-		return nil
-	}
-	var wg sync.WaitGroup
-	failed := make([]error, len(outs))
-	for i, out := range outs {
-		wg.Add(1)
-		s.producer.Produce(ctx, out, func(_ *kgo.Record, err error) {
-			failed[i] = err
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	for i, err := range failed {
-		if err == nil {
-			continue
-		}
-		if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
 }
