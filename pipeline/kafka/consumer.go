@@ -126,7 +126,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(8 << 20),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(commitEvery), // with markLoop: done is committed within markEvery+commitEvery
+		kgo.AutoCommitInterval(commitEvery), // markLoop commits sooner; this is its fallback
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// A crashed member holds its partitions until its session
 		// expires, and a member that died while joining holds up the

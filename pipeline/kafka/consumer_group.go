@@ -89,7 +89,7 @@ func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 }
 
 // mark marks the commit points that moved for the given partitions.
-func (c *Consumer) mark(ps []*partition) {
+func (c *Consumer) mark(ps []*partition) (moved bool) {
 	var offsets map[string]map[int32]kgo.EpochOffset
 	for _, p := range ps {
 		eo, moved := p.tracker.Committable()
@@ -107,18 +107,20 @@ func (c *Consumer) mark(ps []*partition) {
 	if offsets != nil {
 		c.cl.MarkCommitOffsets(offsets)
 	}
+	return offsets != nil
 }
 
-// markEvery is how often moved commit points are marked; kgo commits the
-// marked ones every commitEvery (its smallest interval), and only when one
-// moved. The done prefix is so committed within 120ms, which bounds what a
-// crash repeats beyond the work in flight.
+// markEvery is how often moved commit points are marked and committed, one
+// commit at a time and only when one moved: the done prefix is committed
+// within markEvery plus a commit's round trip, which bounds what a crash
+// repeats beyond the work in flight. kgo's autocommit, every commitEvery
+// (its smallest interval), is the fallback for a commit that failed.
 const (
 	markEvery   = 20 * time.Millisecond
 	commitEvery = 100 * time.Millisecond
 )
 
-// markLoop marks moved commit points for autocommit, every markEvery.
+// markLoop marks and commits moved commit points every markEvery.
 func (c *Consumer) markLoop(ctx context.Context) {
 	t := time.NewTicker(markEvery)
 	defer t.Stop()
@@ -134,6 +136,10 @@ func (c *Consumer) markLoop(ctx context.Context) {
 			ps = append(ps, p)
 		}
 		c.mu.Unlock()
-		c.mark(ps)
+		if c.mark(ps) {
+			if err := c.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("commit failed; autocommit retries it", "err", err)
+			}
+		}
 	}
 }
