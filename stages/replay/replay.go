@@ -30,29 +30,37 @@ type Config struct {
 }
 
 // Run replays every dead letter up to the DLQ's end as it was when Run
-// started, and returns how many it replayed. A record's offset is committed
-// only after Kafka acknowledged its copy on the main topic, so an
-// interrupted replay resumes where it stopped and never loses one; it may
-// copy a record twice, which receivers deduplicate by eventId.
+// started, and returns how many it replayed. Each polled batch's copies on
+// the main topic and the group's offsets past it are committed in one
+// Kafka transaction (transactional id <p>.replay.<name>), and the DLQ is
+// read with read_committed: an interrupted replay resumes where it stopped
+// and copies every record exactly once. Two replays of one connector at
+// once fence each other; the fenced one fails.
 func Run(ctx context.Context, cfg Config) (int, error) {
 	if cfg.Idle <= 0 {
 		cfg.Idle = 30 * time.Second
 	}
 	dlq := cfg.Topics.DLQ(cfg.Connector)
 	group := cfg.Topics.Prefix + ".replay." + cfg.Connector
-	cl, err := cfg.Kafka.NewClient(
+	opts, err := cfg.Kafka.Options(
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.TransactionalID(group), kgo.TransactionTimeout(10*time.Second),
 	)
 	if err != nil {
 		return 0, err
 	}
-	defer cl.Close()
-	left, err := remaining(ctx, kadm.NewClient(cl), group, dlq)
+	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return 0, err
 	}
-	return copyUntil(ctx, cl, cfg, left)
+	defer sess.Close()
+	left, err := remaining(ctx, kadm.NewClient(sess.Client()), group, dlq)
+	if err != nil {
+		return 0, err
+	}
+	return copyUntil(ctx, sess, cfg, left)
 }
 
 // remaining returns, per partition of the DLQ with records the group has
@@ -86,11 +94,11 @@ func remaining(ctx context.Context, adm *kadm.Client, group, dlq string) (map[in
 }
 
 // copyUntil copies records until every partition in left reached its end.
-func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]int64) (int, error) {
+func copyUntil(ctx context.Context, sess *kgo.GroupTransactSession, cfg Config, left map[int32]int64) (int, error) {
 	n := 0
 	for len(left) > 0 {
 		pctx, cancel := context.WithTimeout(ctx, cfg.Idle)
-		fs := cl.PollFetches(pctx)
+		fs := sess.PollFetches(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			return n, ctx.Err()
@@ -102,8 +110,12 @@ func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]i
 		if len(recs) == 0 {
 			return n, fmt.Errorf("no record for %s, %d partition(s) not at their end", cfg.Idle, len(left))
 		}
-		if err := copyBatch(ctx, cl, cfg, recs); err != nil {
+		committed, err := copyBatch(ctx, sess, cfg, recs)
+		if err != nil {
 			return n, err
+		}
+		if !committed {
+			continue // aborted: the session rewound, the batch comes again
 		}
 		n += len(recs)
 		for _, r := range recs {
@@ -126,21 +138,22 @@ func fetchError(fs kgo.Fetches) error {
 }
 
 // copyBatch writes recs to the main topic with a fresh ingest time and no
-// attempts, waits for Kafka, then commits them.
-func copyBatch(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
+// attempts, and commits the copies and the offsets past recs in one
+// transaction; committed is false when it was aborted.
+func copyBatch(ctx context.Context, sess *kgo.GroupTransactSession, cfg Config, recs []*kgo.Record) (committed bool, err error) {
 	now := time.Now()
 	topic := cfg.Topics.Connector(cfg.Connector)
-	outs := make([]*kgo.Record, len(recs))
-	for i, r := range recs {
+	if err := sess.Begin(); err != nil {
+		return false, fmt.Errorf("begin transaction: %w", err)
+	}
+	for _, r := range recs {
 		m := pipeline.ReadMeta(r)
 		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
-		outs[i] = &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}
+		sess.Produce(ctx, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}, nil)
 	}
-	if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
-		return fmt.Errorf("write to %s: %w", topic, err)
+	committed, err = sess.End(context.WithoutCancel(ctx), kgo.TryCommit)
+	if err != nil {
+		return false, fmt.Errorf("write to %s: %w", topic, err)
 	}
-	if err := cl.CommitRecords(ctx, recs...); err != nil {
-		return fmt.Errorf("commit replayed records: %w", err)
-	}
-	return nil
+	return committed, nil
 }
