@@ -128,6 +128,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		kgo.AutoCommitMarks(),
 		kgo.AutoCommitInterval(commitEvery), // markLoop commits sooner; this is its fallback
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so that commits pass transaction markers
 		// A crashed member holds its partitions until its session
 		// expires, and a member that died while joining holds up the
 		// next rebalance for the rebalance timeout: 10s and 30s rather

@@ -42,13 +42,22 @@ func newPartition(c *Consumer, tp topicPartition) *partition {
 }
 
 // push queues records (in offset order) for the worker, and pauses the
-// partition's fetching when the queue reaches MaxQueued.
+// partition's fetching when the queue reaches MaxQueued. Transaction
+// markers (control records) are done without a handler.
 func (p *partition) push(recs []*kgo.Record) {
 	p.mu.Lock()
 	for _, r := range recs {
 		p.tracker.Add(r.Offset, r.LeaderEpoch)
 	}
-	p.queue = append(p.queue, recs...)
+	for _, r := range recs {
+		// A transaction marker stands for no work: done at once, so
+		// the commit point passes it and the group shows no lag.
+		if r.Attrs.IsControl() {
+			p.tracker.Done(r.Offset)
+		} else {
+			p.queue = append(p.queue, r)
+		}
+	}
 	pause := !p.paused && len(p.queue) >= p.c.cfg.MaxQueued
 	p.paused = p.paused || pause
 	p.mu.Unlock()

@@ -98,6 +98,7 @@ func (s *Stage) sessionOpts(cfg Config) []kgo.Opt {
 		kgo.ConsumeTopics(cfg.Topics.Events()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so that the offsets committed pass ingest's transaction markers
 		kgo.FetchMaxBytes(8 << 20),
 		kgo.MaxBufferedRecords(100000),
 		kgo.TransactionalID(cfg.Kafka.TransactionalID(cfg.Topics.Prefix + ".fanout")),
@@ -123,6 +124,9 @@ func (s *Stage) Name() string { return "fanout" }
 // any other record is decoded as an envelope. A record that is neither
 // cannot become a webhook: it is logged, counted and skipped (no outputs).
 func (s *Stage) outputs(r *kgo.Record, outs []*kgo.Record, owners []*target) ([]*kgo.Record, []*target) {
+	if r.Attrs.IsControl() {
+		return outs, owners // a transaction marker: nothing to copy
+	}
 	meta := pipeline.ReadMeta(r)
 	render, ok := s.splicer(r, &meta)
 	if !ok {

@@ -59,6 +59,10 @@ type Writer struct {
 	reqs    chan *writeReq // unbuffered: a sent request is in Run's hands
 	stopped chan struct{}  // closed when Run returns
 	ready   atomic.Bool
+	// unended is set when an abort failed (Kafka away): the client is
+	// still in that transaction, which must be aborted before the next.
+	// Only Run's goroutine uses it.
+	unended bool
 }
 
 type writeReq struct {
@@ -196,6 +200,11 @@ func (w *Writer) commit(batch []*writeReq) error {
 // failure before the commit.
 func (w *Writer) transact(recs []*kgo.Record, deadline time.Time) error {
 	cl := w.cfg.Client
+	if w.unended {
+		if err := w.abort(); err != nil {
+			return fmt.Errorf("ending the previous transaction: %w: %w", err, ErrNotStored)
+		}
+	}
 	if err := cl.BeginTransaction(); err != nil {
 		return fmt.Errorf("begin transaction: %w: %w", err, ErrNotStored)
 	}
@@ -220,16 +229,19 @@ func (w *Writer) transact(recs []*kgo.Record, deadline time.Time) error {
 	}
 }
 
-// abort drops what is buffered and aborts the open transaction.
+// abort drops what is buffered and aborts the open transaction; when that
+// fails, the next transaction tries again first.
 func (w *Writer) abort() error {
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
 	defer cancel()
+	w.unended = true
 	if err := w.cfg.Client.AbortBufferedRecords(ctx); err != nil {
 		return fmt.Errorf("abort buffered records: %w", err)
 	}
 	if err := w.cfg.Client.EndTransaction(ctx, kgo.TryAbort); err != nil {
 		return fmt.Errorf("abort transaction: %w", err)
 	}
+	w.unended = false
 	return nil
 }
 

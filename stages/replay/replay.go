@@ -46,6 +46,7 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // a DLQ that ends in a transaction marker is still read to its end
 		kgo.TransactionalID(group), kgo.TransactionTimeout(10*time.Second),
 	)
 	if err != nil {
@@ -110,14 +111,14 @@ func copyUntil(ctx context.Context, sess *kgo.GroupTransactSession, cfg Config, 
 		if len(recs) == 0 {
 			return n, fmt.Errorf("no record for %s, %d partition(s) not at their end", cfg.Idle, len(left))
 		}
-		committed, err := copyBatch(ctx, sess, cfg, recs)
+		copied, committed, err := copyBatch(ctx, sess, cfg, recs)
 		if err != nil {
 			return n, err
 		}
 		if !committed {
 			continue // aborted: the session rewound, the batch comes again
 		}
-		n += len(recs)
+		n += copied
 		for _, r := range recs {
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
 				delete(left, r.Partition)
@@ -137,23 +138,28 @@ func fetchError(fs kgo.Fetches) error {
 	return first
 }
 
-// copyBatch writes recs to the main topic with a fresh ingest time and no
-// attempts, and commits the copies and the offsets past recs in one
-// transaction; committed is false when it was aborted.
-func copyBatch(ctx context.Context, sess *kgo.GroupTransactSession, cfg Config, recs []*kgo.Record) (committed bool, err error) {
+// copyBatch writes recs (but transaction markers) to the main topic with
+// a fresh ingest time and no attempts, and commits the copies and the
+// offsets past recs in one transaction; committed is false when it was
+// aborted.
+func copyBatch(ctx context.Context, sess *kgo.GroupTransactSession, cfg Config, recs []*kgo.Record) (copied int, committed bool, err error) {
 	now := time.Now()
 	topic := cfg.Topics.Connector(cfg.Connector)
 	if err := sess.Begin(); err != nil {
-		return false, fmt.Errorf("begin transaction: %w", err)
+		return 0, false, fmt.Errorf("begin transaction: %w", err)
 	}
 	for _, r := range recs {
+		if r.Attrs.IsControl() {
+			continue
+		}
+		copied++
 		m := pipeline.ReadMeta(r)
 		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
 		sess.Produce(ctx, &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}, nil)
 	}
 	committed, err = sess.End(context.WithoutCancel(ctx), kgo.TryCommit)
 	if err != nil {
-		return false, fmt.Errorf("write to %s: %w", topic, err)
+		return 0, false, fmt.Errorf("write to %s: %w", topic, err)
 	}
-	return committed, nil
+	return copied, committed, nil
 }
