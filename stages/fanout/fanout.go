@@ -30,7 +30,8 @@ type Config struct {
 	// Metrics records events and outputs; may be nil.
 	Metrics *metrics.Metrics
 	// MaxInFlight bounds the events of one transaction. Default
-	// DefaultMaxInFlight.
+	// DefaultMaxInFlight divided by the number of enabled connectors, at
+	// least 16.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -77,7 +78,9 @@ func New(cfg Config) (*Stage, error) {
 		})
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
+		// Bound the outputs of a transaction, not the events: an event
+		// to a thousand connectors holds a thousand records.
+		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 16)
 	}
 	s.batch = cfg.MaxInFlight
 	s.identity = fmt.Sprintf("group %s, instance id %q", cfg.Topics.FanoutGroup(), cfg.Kafka.InstanceID)
