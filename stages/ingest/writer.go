@@ -68,8 +68,19 @@ type Writer struct {
 type writeReq struct {
 	recs     []*kgo.Record
 	deadline time.Time
-	done     chan error // cap 1
+	done     chan error   // cap 1
+	state    atomic.Int32 // reqPending, then reqCommitting (by Run) or reqAbandoned (by Write)
 }
+
+// A request's state: Write abandons a pending request it stops waiting
+// for, and Run commits a transaction only when it could move every
+// request in it to committing; otherwise it aborts. So a request answered
+// ErrNotStored is never committed later.
+const (
+	reqPending int32 = iota
+	reqCommitting
+	reqAbandoned
+)
 
 // NewWriter returns a Writer for cfg.
 func NewWriter(cfg WriterConfig) (*Writer, error) {
@@ -114,7 +125,20 @@ func (w *Writer) Write(ctx context.Context, recs []*kgo.Record) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ctx.Err(), ErrNotStored)
 	}
-	return <-r.done
+	// Kafka may hold a produce longer than its context asks (a request
+	// already sent waits for its answer): past the deadline, and a second
+	// of grace, give up unless the commit has begun.
+	late := time.NewTimer(time.Until(r.deadline) + time.Second)
+	defer late.Stop()
+	select {
+	case err := <-r.done:
+		return err
+	case <-late.C:
+		if r.state.CompareAndSwap(reqPending, reqAbandoned) {
+			return fmt.Errorf("kafka did not acknowledge within %s: %w", w.cfg.Timeout, ErrNotStored)
+		}
+		return <-r.done // the commit began: its outcome
+	}
 }
 
 // Run initialises the producer and then commits batches of requests until
@@ -186,7 +210,7 @@ func (w *Writer) commit(batch []*writeReq) error {
 			deadline = r.deadline
 		}
 	}
-	err := w.transact(recs, deadline)
+	err := w.transact(batch, recs, deadline)
 	for _, r := range batch {
 		r.done <- err
 	}
@@ -198,7 +222,7 @@ func (w *Writer) commit(batch []*writeReq) error {
 
 // transact produces recs in a transaction and commits it; it aborts on any
 // failure before the commit.
-func (w *Writer) transact(recs []*kgo.Record, deadline time.Time) error {
+func (w *Writer) transact(batch []*writeReq, recs []*kgo.Record, deadline time.Time) error {
 	cl := w.cfg.Client
 	if w.unended {
 		if err := w.abort(); err != nil {
@@ -212,6 +236,11 @@ func (w *Writer) transact(recs []*kgo.Record, deadline time.Time) error {
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return errors.Join(fmt.Errorf("produce: %w: %w", err, ErrNotStored), w.abort())
+	}
+	for _, r := range batch {
+		if !r.state.CompareAndSwap(reqPending, reqCommitting) {
+			return errors.Join(fmt.Errorf("a request gave up waiting: %w", ErrNotStored), w.abort())
+		}
 	}
 	// The commit gets its own bound: cancelling it midway would leave
 	// its outcome unknown.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,44 @@ func TestWriterNotRunning(t *testing.T) {
 	err = w.Write(context.Background(), []*kgo.Record{{Topic: testTopic}})
 	if !errors.Is(err, ErrNotStored) {
 		t.Errorf("Write = %v, want ErrNotStored", err)
+	}
+}
+
+// TestWriterAbandonedRequestNeverCommits pins that a request answered
+// ErrNotStored because Kafka held its produce past the deadline is never
+// committed once Kafka answers after all: a read_committed consumer sees
+// nothing of it, and the writer serves the next request.
+func TestWriterAbandonedRequestNeverCommits(t *testing.T) {
+	c, _ := newCluster(t)
+	w := newWriter(t, c, 500*time.Millisecond)
+	release := make(chan struct{})
+	var held atomic.Bool
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if held.CompareAndSwap(false, true) {
+			<-release // the broker sits on the first produce
+		}
+		return nil, nil, false
+	})
+	rec := func(v string) []*kgo.Record {
+		return []*kgo.Record{{Topic: testTopic, Key: []byte(v), Value: []byte(v)}}
+	}
+	err := w.Write(context.Background(), rec("late"))
+	close(release)
+	if !errors.Is(err, ErrNotStored) {
+		t.Fatalf("Write with the produce held: %v, want ErrNotStored", err)
+	}
+	var last error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		if last = w.Write(context.Background(), rec("next")); last == nil {
+			break
+		}
+	}
+	if last != nil {
+		t.Fatalf("the writer did not serve the next request: %v", last)
+	}
+	for _, r := range visible(t, c, false) {
+		if string(r.Value) == "late" {
+			t.Errorf("the abandoned request's record was committed")
+		}
 	}
 }
