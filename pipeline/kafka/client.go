@@ -25,6 +25,8 @@ type Config struct {
 	InstanceID string
 	// Logger, when set, receives kgo's warnings and errors.
 	Logger *slog.Logger
+	// Security is the TLS and SASL every client uses.
+	Security Security
 	// Extra options are added to every client (tests use it to tune
 	// timeouts).
 	Extra []kgo.Opt
@@ -46,6 +48,8 @@ func (k Config) TransactionalID(role string) string {
 // NewClient returns a client for the configured brokers with opts added.
 // Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
+// Every client uses k.Security; a CA, certificate or key file that cannot
+// be read is an error here.
 func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	all, err := k.Options(opts...)
 	if err != nil {
@@ -73,6 +77,11 @@ func (k Config) Options(opts ...kgo.Opt) ([]kgo.Opt, error) {
 	if k.Logger != nil {
 		base = append(base, kgo.WithLogger(kslog{k.Logger}))
 	}
+	sec, err := k.Security.Opts()
+	if err != nil {
+		return nil, err
+	}
+	base = append(base, sec...)
 	base = append(base, k.Extra...)
 	return append(base, opts...), nil
 }

@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -16,7 +15,8 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline"
 )
 
-// DefaultMaxInFlight bounds the events fanout reads into one transaction.
+// DefaultMaxInFlight bounds the outputs of one transaction: its events
+// times the connectors that want them, roughly.
 const DefaultMaxInFlight = 10000
 
 // Config configures the fanout stage.
@@ -31,7 +31,7 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// MaxInFlight bounds the events of one transaction. Default
 	// DefaultMaxInFlight divided by the number of enabled connectors, at
-	// least 16.
+	// least 100.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -78,9 +78,9 @@ func New(cfg Config) (*Stage, error) {
 		})
 	}
 	if cfg.MaxInFlight <= 0 {
-		// Bound the outputs of a transaction, not the events: an event
-		// to a thousand connectors holds a thousand records.
-		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 16)
+		// Bound the outputs in flight, not the events: an event to a
+		// thousand connectors holds a thousand records.
+		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
 	}
 	s.batch = cfg.MaxInFlight
 	s.identity = fmt.Sprintf("group %s, instance id %q", cfg.Topics.FanoutGroup(), cfg.Kafka.InstanceID)
@@ -122,48 +122,42 @@ func (s *Stage) Ready() bool { return s.joined.Load() }
 // Name returns "fanout".
 func (s *Stage) Name() string { return "fanout" }
 
-// outputs renders one event's bodies, and the connectors they are for. A
-// record written by ingest is spliced, not parsed (pipeline.ParseStored);
-// any other record is decoded as an envelope. A record that is neither
-// cannot become a webhook: it is logged, counted and skipped (no outputs).
+// outputs appends r's bodies and the connectors they are for. A record
+// that is no envelope cannot become a webhook: it is logged, counted and
+// skipped; a transaction marker is skipped.
 func (s *Stage) outputs(r *kgo.Record, outs []*kgo.Record, owners []*target) ([]*kgo.Record, []*target) {
 	if r.Attrs.IsControl() {
-		return outs, owners // a transaction marker: nothing to copy
-	}
-	meta := pipeline.ReadMeta(r)
-	render, ok := s.splicer(r, &meta)
-	if !ok {
-		s.metrics.FanoutRead(false)
-		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 		return outs, owners
 	}
-	s.metrics.FanoutRead(true)
-	headers := meta.Headers("")
-	for i := range s.targets {
-		t := &s.targets[i]
-		if !t.conn.Wants(meta.EventType) {
-			continue
-		}
-		body := render(t.renderer, make([]byte, 0, len(r.Value)))
-		outs = append(outs, &kgo.Record{Topic: t.topic, Key: r.Key, Value: body, Headers: headers})
-		owners = append(owners, t)
+	o, t, ok := s.render(r)
+	if !ok {
+		s.skip(r)
+		return outs, owners
 	}
-	return outs, owners
+	return append(outs, o...), append(owners, t...)
 }
 
-// splicer returns how to build a connector's body from r, filling meta's
-// event id and type; false when r is no envelope.
-func (s *Stage) splicer(r *kgo.Record, meta *pipeline.Meta) (func(*pipeline.Renderer, []byte) []byte, bool) {
-	if sb, ok := pipeline.ParseStored(r); ok && meta.EventType != "" && meta.EventID != "" {
-		return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Project(dst, &sb) }, true
+// render decodes r and returns its record for each enabled connector that
+// wants its type, with the targets they are for; false when r is no
+// envelope.
+func (s *Stage) render(r *kgo.Record) (outs []*kgo.Record, owners []*target, ok bool) {
+	ev, ok := pipeline.DecodeEvent(r)
+	if !ok {
+		return nil, nil, false
 	}
-	var env pipeline.Envelope
-	if err := json.Unmarshal(r.Value, &env); err != nil || env.Event.EventType == "" {
-		return nil, false
+	s.metrics.FanoutRead(true)
+	for i := range s.targets {
+		t := &s.targets[i]
+		if t.conn.Wants(ev.Meta.EventType) {
+			outs = append(outs, ev.Record(t.topic, t.renderer))
+			owners = append(owners, t)
+		}
 	}
-	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
-	if len(r.Key) == 0 {
-		r.Key = []byte(env.Metadata.DeviceID)
-	}
-	return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Append(dst, &env) }, true
+	return outs, owners, true
+}
+
+// skip counts and logs a record that is no envelope.
+func (s *Stage) skip(r *kgo.Record) {
+	s.metrics.FanoutRead(false)
+	s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 }

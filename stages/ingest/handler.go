@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -61,12 +62,15 @@ type handler struct {
 // at that path. Other methods get 405 with "Allow: POST".
 //
 // A request is all or nothing. Its body is decoded and validated by
-// Decode; any error answers 400 (413 over the size or count limits) with
-// {"error":"..."} and nothing is written to Kafka. A valid request produces
-// one record per event to the events topic (key: deviceId; value: the
-// envelope as stored, with its assigned eventId and timestamp and derived
-// metadata; headers: ingest time, eventId, eventType; timestamp: the
-// ingest time), all in one Kafka transaction (see Writer), and answers 202
+// envelope.Decode; any error answers 400 (413 over the size or count limits) with
+// {"error":"..."} and nothing is written to Kafka. A body sent with
+// Content-Encoding: gzip is decompressed first, and Limits.MaxBodyBytes
+// bounds it both as sent and decompressed; any other encoding is 415. A
+// valid request produces one record per event to the events topic
+// (pipeline.EncodeEvent: key deviceId; value the envelope as stored, with
+// its assigned eventId and timestamp and derived metadata; headers ingest
+// time, eventId, eventType and labels; timestamp the ingest time) and
+// all in one Kafka transaction (see Writer), and answers 202
 // {"accepted":N,"eventIds":[...]} only after Kafka committed it.
 //
 // When the transaction is aborted (Kafka failed a record, or did not
@@ -80,12 +84,12 @@ type handler struct {
 // write.
 //
 // Every answer is JSON. The handler is safe for concurrent use; requests
-// share only the Kafka client.
+// share only the Writer.
 func NewHandler(cfg Config) http.Handler {
 	h := &handler{
 		writer:  cfg.Writer,
 		topic:   cfg.Topic,
-		lim:     cfg.Limits.withDefaults(),
+		lim:     cfg.Limits.WithDefaults(),
 		auth:    cfg.Token != "",
 		token:   sha256.Sum256([]byte(cfg.Token)),
 		metrics: cfg.Metrics,
@@ -120,7 +124,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, statusOf(err), err.Error())
 	}
 	now := time.Now()
-	envs, err := Decode(body, r.Header.Get("Content-Type"), h.lim, now)
+	envs, err := envelope.Decode(body, r.Header.Get("Content-Type"), h.lim, now)
 	if err != nil {
 		return writeError(w, statusOf(err), err.Error())
 	}
@@ -160,41 +164,6 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
 }
 
-// errReadBody is answered when the body cannot be read (the client went
-// away or sent a broken chunked encoding).
-var errReadBody = errors.New("could not read the request body")
-
-// readBody reads the whole body, at most Limits.MaxBodyBytes of it.
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.lim.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, bodyTooLarge(limit)
-	}
-	size := int64(bytes.MinRead)
-	if r.ContentLength > 0 {
-		size += r.ContentLength
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, bodyTooLarge(limit)
-	case err != nil:
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
-		return nil, errReadBody
-	}
-	return buf.Bytes(), nil
-}
-
-// statusOf maps a Decode or readBody error to its HTTP status.
-func statusOf(err error) int {
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
-}
-
 // produce writes one record per envelope in one transaction and returns
 // once Kafka committed it, or the Writer's error.
 func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now time.Time) error {
@@ -204,21 +173,14 @@ func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now ti
 	return h.writer.Write(context.WithoutCancel(ctx), h.records(envs, now))
 }
 
-// records encodes the envelopes as records of the events topic, in the
-// stored layout (pipeline.AppendStored) that lets fanout splice bodies.
+// records encodes the envelopes as records of the events topic
+// (pipeline.EncodeEvent). It is apart from produce so that its frame is
+// gone before the produce deepens the stack.
 func (h *handler) records(envs []*pipeline.Envelope, now time.Time) []*kgo.Record {
 	recs := make([]kgo.Record, len(envs))
 	out := make([]*kgo.Record, len(envs))
 	for i, env := range envs {
-		value, at, end := pipeline.AppendStored(nil, env)
-		meta := pipeline.Meta{IngestTime: now, EventID: env.Event.EventID, EventType: env.Event.EventType}
-		recs[i] = kgo.Record{
-			Topic:     h.topic,
-			Key:       []byte(env.Metadata.DeviceID),
-			Value:     value,
-			Headers:   append(meta.Headers(""), pipeline.LabelsHeader(at, end)),
-			Timestamp: now,
-		}
+		recs[i] = pipeline.EncodeEvent(h.topic, env, now)
 		out[i] = &recs[i]
 	}
 	return out

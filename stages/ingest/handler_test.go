@@ -1,26 +1,28 @@
 package ingest
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -69,36 +71,17 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, code int, body stri
 	}
 }
 
-// consume reads n records from the start of the events topic.
-func consume(t *testing.T, c *kfake.Cluster, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(testTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %d of %d records: %v", len(recs), n, err)
-		}
-		fs.EachError(func(topic string, p int32, err error) { t.Errorf("fetch %s/%d: %v", topic, p, err) })
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
-}
-
 // TestHandlerStoresEvents pins the 202 contract: the answer comes after
 // Kafka holds every event, each record keyed by deviceId, carrying the
 // stored envelope and the ingest headers, in the order of the request.
 func TestHandlerStoresEvents(t *testing.T) {
 	c, _ := newCluster(t)
 	h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic})
-	body := string(readFile(t, fixture)) + minimal + "\n"
+	events, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(events) + minimal + "\n"
 	before := time.Now().UnixMilli()
 	w := post(h, body, "application/x-ndjson", "")
 	after := time.Now().UnixMilli()
@@ -109,7 +92,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Decode([]byte(body), "", Limits{}, time.Now())
+	want, err := envelope.Decode([]byte(body), "", Limits{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +100,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		t.Fatalf("answer %+v, want %d events", got, len(want))
 	}
 	byID := map[string]*kgo.Record{}
-	for _, r := range consume(t, c, len(want)) {
+	for _, r := range kafkatest.ReadN(t, c.ListenAddrs(), len(want), testTopic) {
 		byID[pipeline.ReadMeta(r).EventID] = r
 	}
 	last := &want[len(want)-1].Event // its eventId and timestamp are assigned
@@ -126,7 +109,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		var stored pipeline.Envelope
 		_ = json.Unmarshal(r.Value, &stored)
 		last.Timestamp = stored.Event.Timestamp
-		if ts, err := time.Parse(TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
+		if ts, err := time.Parse(envelope.TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
 			t.Errorf("assigned timestamp %q not in [%d, %d] ms (%v)", last.Timestamp, before, after, err)
 		}
 	}
@@ -156,8 +139,8 @@ func checkRecord(t *testing.T, r *kgo.Record, want *pipeline.Envelope, before, a
 	if string(r.Key) != want.Metadata.DeviceID {
 		t.Errorf("key = %q, want %q", r.Key, want.Metadata.DeviceID)
 	}
-	if _, ok := pipeline.ParseStored(r); !ok {
-		t.Errorf("record of %s lacks a valid %s header", want.Event.EventID, pipeline.HeaderLabels)
+	if enc := pipeline.EncodeEvent(r.Topic, want, r.Timestamp); !bytes.Equal(r.Value, enc.Value) || !cmp.Equal(r.Headers, enc.Headers) {
+		t.Errorf("record of %s is not in the codec's layout:\n%s %v\nwant\n%s %v", want.Event.EventID, r.Value, r.Headers, enc.Value, enc.Headers)
 	}
 	meta := pipeline.ReadMeta(r)
 	ms := meta.IngestTime.UnixMilli()
@@ -194,7 +177,7 @@ func TestHandlerRejects(t *testing.T) {
 			c, _ := newCluster(t)
 			h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic, Limits: tt.lim})
 			checkAnswer(t, post(h, tt.body, "", ""), tt.code, tt.want)
-			if n := committedCount(t, c); n != 0 {
+			if n := int64(committedCount(t, c)); n != 0 {
 				t.Errorf("topic holds %d records, want 0", n)
 			}
 		})
@@ -207,7 +190,7 @@ func TestHandlerBodyLimitStreaming(t *testing.T) {
 	c, _ := newCluster(t)
 	srv := httptest.NewServer(NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic}))
 	defer srv.Close()
-	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", DefaultMaxBodyBytes)), strings.NewReader(minimal))
+	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", envelope.DefaultMaxBodyBytes)), strings.NewReader(minimal))
 	resp, err := http.Post(srv.URL, "application/json", body) // no Content-Length: chunked
 	if err != nil {
 		t.Fatal(err)
@@ -291,24 +274,7 @@ func TestHandlerKafkaUnavailable(t *testing.T) {
 
 // refuseProduce makes c answer every produce request with a non-retriable
 // error, so that the client fails the records at once.
-func refuseProduce(c *kfake.Cluster) {
-	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := kreq.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
+func refuseProduce(c *kfake.Cluster) { kafkatest.RefuseProduce(c, kerr.TopicAuthorizationFailed, -1) }
 
 // TestHandlerConcurrent pins that concurrent requests share one handler
 // and client safely, and that every acknowledged event is stored.
@@ -327,7 +293,7 @@ func TestHandlerConcurrent(t *testing.T) {
 			t.Errorf("request %d: status %d, want 202", i, code)
 		}
 	}
-	if got := committedCount(t, c); got != 2*n {
+	if got := int64(committedCount(t, c)); got != 2*n {
 		t.Errorf("topic holds %d records, want %d", got, 2*n)
 	}
 }
