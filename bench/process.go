@@ -80,7 +80,8 @@ func (b *Bench) startPipeline(ctx context.Context, cfg procConfig) (*proc, error
 func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 	args := []string{"run", "--connectors", dir, "--listen", addr,
 		"--brokers", strings.Join(b.brokers, ","), "--topic-prefix", cfg.TopicPrefix,
-		"--partitions", strconv.Itoa(b.opts.Partitions), "--log-level", "warn"}
+		"--partitions", strconv.Itoa(b.opts.Partitions), "--log-level", "warn",
+		"--data-dir", dir + "-state"} // its own default instance id
 	if cfg.Stages != "" {
 		args = append(args, "--stages", cfg.Stages)
 	}

@@ -42,44 +42,44 @@ func pollUntil(d time.Duration, cond func() bool) bool {
 }
 
 // crashWait is how long the crash test waits for the last deliveries:
-// HOOKPIPE_FAULT_WAIT (a duration), else a minute plus 50 s per kill. A
-// restarted process joins its groups as a new member, so the killed
-// member keeps its partitions until its group session times out, once per
-// killed incarnation in the worst case; the bound allows for kgo's default
-// 45 s session even though the pipeline sets a shorter one.
+// HOOKPIPE_FAULT_WAIT (a duration), else a minute plus 15 s per kill (a
+// restarted process is a static member and takes its partitions back at
+// once; the bound allows for a session timeout per kill).
 func crashWait(kills int) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv("HOOKPIPE_FAULT_WAIT")); err == nil {
 		return d
 	}
-	return time.Minute + time.Duration(kills)*50*time.Second
+	return time.Minute + time.Duration(kills)*15*time.Second
 }
 
 // Invariant: SIGKILL of the only pipeline process, again and again
 // mid-stream, loses no acknowledged event — offsets are committed only
 // behind work Kafka or the endpoint acknowledged, so a crash may repeat
-// deliveries but never skip one.
+// deliveries but never skip one. The process runs with default flags (its
+// instance id is the one kept in its --data-dir); each kill reports the
+// time from the restart to the first delivery and the duplicates it cost.
 func TestFaultProcessCrash(t *testing.T) {
 	began := time.Now()
 	e := newEnv(t)
-	n, kills := size(3000, 20000), size(5, 8)
+	n, kills, batch := size(3000, 20000), size(5, 6), size(50, 200)
 	if k, err := strconv.Atoi(os.Getenv("HOOKPIPE_FAULT_KILLS")); err == nil {
 		kills = k // for a bisecting human
 	}
 	rc := newReceiver(t, slowOK(2*time.Millisecond))
 	e.connector("crash", `url = "`+rc.URL+`"
   max_in_flight = 32`)
-	// A static member id, as a StatefulSet would give: the restarted process
-	// takes its partitions back at once instead of after the session timeout.
-	p := e.spawn("hookpipe", suiteBroker.addrs, "--instance-id", "crash-0")
-	l := newLoader("crash", 50, func() []string { return []string{p.addr} })
+	p := e.spawn("hookpipe", suiteBroker.addrs)
+	// batch events every 100 ms: 500/s, 2,000/s at soak size.
+	l := newLoader("crash", batch, func() []string { return []string{p.addr} })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	wait := goLoad(ctx, l, n, 100*time.Millisecond)
 	// Each kill waits for its share of the load, then up to progress for
 	// the new incarnation to deliver something (so the kill lands mid-
-	// delivery, not only mid-join); CI keeps that short, soak waits.
+	// delivery, not only mid-join).
 	progress := time.Duration(size(3, 60)) * time.Second
-	midDelivery := 0
+	midDelivery, slowest := 0, time.Duration(0)
+	_, prevDups := rc.answered()
 	for k := 1; k <= kills; k++ {
 		target, before := k*n/(kills+1), rc.delivered()
 		waitFor(t, 2*time.Minute, fmt.Sprintf("%d events acknowledged before kill %d", target, k),
@@ -91,11 +91,22 @@ func TestFaultProcessCrash(t *testing.T) {
 		fanLag, _, _ := committedLag(e.kafka(), e.topics().FanoutGroup(), e.topics().Events())
 		delLag, _, _ := committedLag(e.kafka(), e.topics().DeliverGroup(), e.topics().Connector("crash"))
 		p.kill()
-		t.Logf("kill %d: SIGKILL with %d acknowledged, %d delivered (this incarnation delivering: %v); uncommitted: fanout %d, deliver %d",
-			k, l.sentCount(), rc.delivered(), delivering, fanLag, delLag)
-		p.start()
+		restarted := time.Now()
+		p.launch()
+		// Counted once the new process exists, so that an answer the
+		// receiver was still writing to the killed one is not taken
+		// for the new incarnation's.
+		atKill, dups := rc.answered()
+		first := pollUntil(time.Minute, func() bool { total, _ := rc.answered(); return total > atKill })
+		toDelivery := time.Since(restarted)
+		p.waitReady(time.Minute)
+		toReady := time.Since(restarted)
+		slowest = max(slowest, toDelivery)
+		t.Logf("kill %d: SIGKILL with %d acknowledged, %d delivered (delivering: %v); uncommitted: fanout %d, deliver %d; duplicates since the previous kill %d; restart to first delivery %s (delivered again: %v), to /readyz %s",
+			k, l.sentCount(), rc.delivered(), delivering, fanLag, delLag, dups-prevDups, toDelivery.Round(time.Millisecond), first, toReady.Round(time.Millisecond))
+		prevDups = dups
 	}
-	t.Logf("%d of %d kills landed while the killed process was delivering", midDelivery, kills)
+	t.Logf("%d of %d kills landed while the killed process was delivering; slowest restart to first delivery %s", midDelivery, kills, slowest.Round(time.Millisecond))
 	if err := wait(); err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -200,6 +200,18 @@ func (rc *receiver) delivered() int {
 	return len(rc.ok)
 }
 
+// answered returns how many 2xx answers the receiver gave, duplicates
+// included, and how many of them were duplicates.
+func (rc *receiver) answered() (total, dups int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, k := range rc.ok {
+		total += k
+		dups += k - 1
+	}
+	return total, dups
+}
+
 func (rc *receiver) snapshot() (ok map[string]int, reqs []*recorded) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

@@ -106,10 +106,27 @@ type proc struct {
 }
 
 // spawn starts `hookpipe run` on the env's connectors and topic prefix, on
-// brokers, with extra flags; it is killed at the end of the test.
+// brokers, with its own --data-dir (so its own default instance id) and
+// extra flags; it is killed at the end of the test.
 func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 	e.t.Helper()
-	p := &proc{t: e.t, name: name, addr: freeAddr(e.t), log: filepath.Join(e.t.TempDir(), name+".log")}
+	p := e.launch(name, brokers, extra...)
+	p.waitReady(time.Minute)
+	return p
+}
+
+// launch is spawn without waiting for /readyz.
+func (e *env) launch(name string, brokers []string, extra ...string) *proc {
+	e.t.Helper()
+	p := e.newProc(name, brokers, extra...)
+	p.launch()
+	return p
+}
+
+func (e *env) newProc(name string, brokers []string, extra ...string) *proc {
+	e.t.Helper()
+	state := e.t.TempDir() // the process's own --data-dir, as a container's volume
+	p := &proc{t: e.t, name: name, addr: freeAddr(e.t), log: filepath.Join(state, name+".log")}
 	p.env = kafka.Security{}.Environ() // another cluster (the fault tests' own) is plaintext
 	if slices.Equal(brokers, suiteBroker.addrs) {
 		p.env = suiteBroker.security.Environ()
@@ -117,6 +134,7 @@ func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 	p.args = append([]string{"run",
 		"--brokers", strings.Join(brokers, ","),
 		"--listen", p.addr,
+		"--data-dir", state,
 		"--connectors", e.dir,
 		"--topic-prefix", e.prefix,
 		"--partitions", "3",
@@ -127,12 +145,18 @@ func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 			p.dumpLog(60)
 		}
 	})
-	p.start()
 	return p
 }
 
 // start runs the process (again) and waits until /readyz answers 200.
 func (p *proc) start() {
+	p.t.Helper()
+	p.launch()
+	p.waitReady(time.Minute)
+}
+
+// launch runs the process (again) without waiting for it.
+func (p *proc) launch() {
 	p.t.Helper()
 	bin := hookpipeBinary(p.t)
 	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -159,7 +183,22 @@ func (p *proc) start() {
 		p.mu.Unlock()
 		close(exited)
 	}()
-	p.waitReady(time.Minute)
+}
+
+// wait waits up to timeout for the process to exit by itself and returns
+// its exit error; exited is false when it is still running.
+func (p *proc) wait(timeout time.Duration) (exited bool, err error) {
+	p.mu.Lock()
+	ch := p.exited
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.err
+	case <-time.After(timeout):
+		return false, nil
+	}
 }
 
 func (p *proc) waitReady(timeout time.Duration) {

@@ -24,6 +24,12 @@ type APIConfig struct {
 	Ingest http.Handler
 	// Ready reports why the process is not ready, or nil when it is.
 	Ready func(ctx context.Context) error
+	// Stages returns each stage's state by name, for /readyz?verbose.
+	// Nil shows none.
+	Stages func() map[string]string
+	// StageReady reports why one stage is not ready, or nil when it is,
+	// for /readyz?stage=NAME. Nil answers 404 to that form.
+	StageReady func(ctx context.Context, stage string) error
 	// Actions serves POST /v1/connectors/{name}:replay and :sync (see
 	// NewActions); nil answers them 404.
 	Actions http.Handler
@@ -33,6 +39,10 @@ type APIConfig struct {
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
 // GET /v1/connectors/{name}, GET /metrics, GET /healthz and GET /readyz.
+// /readyz is the whole process's readiness (200 or 503 with a reason);
+// /readyz?stage=ingest is one stage's (a load balancer in front of ingest
+// routes on it: ingest does not wait for any consumer group); ?verbose adds
+// "stages", each stage's state.
 // Secrets (signature secrets, header values) are never part of an answer.
 // Every error is JSON {"error":"..."}, an unknown path (404) or method
 // (405, with Allow) included.
@@ -74,15 +84,35 @@ func NewAPI(cfg APIConfig) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if cfg.Ready != nil {
-			if err := cfg.Ready(ctx); err != nil {
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": err.Error()})
-				return
-			}
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		writeReady(ctx, w, r, cfg)
 	})
 	return jsonErrors(mux)
+}
+
+// writeReady answers /readyz: the whole process's readiness, or with
+// ?stage=NAME one stage's, and with ?verbose every stage's state as well.
+func writeReady(ctx context.Context, w http.ResponseWriter, r *http.Request, cfg APIConfig) {
+	q := r.URL.Query()
+	check := cfg.Ready
+	if stage := q.Get("stage"); stage != "" {
+		if cfg.StageReady == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no per-stage readiness"})
+			return
+		}
+		check = func(ctx context.Context) error { return cfg.StageReady(ctx, stage) }
+	}
+	body := map[string]any{"status": "ready"}
+	code := http.StatusOK
+	if check != nil {
+		if err := check(ctx); err != nil {
+			code = http.StatusServiceUnavailable
+			body["status"], body["reason"] = "not ready", err.Error()
+		}
+	}
+	if q.Has("verbose") && cfg.Stages != nil {
+		body["stages"] = cfg.Stages()
+	}
+	writeJSON(w, code, body)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -24,10 +26,13 @@ func (p *Process) runs(stage string) bool { return slices.Contains(p.opts.Stages
 // buildStages builds the consuming stages this process runs.
 func (p *Process) buildStages() ([]Stage, error) {
 	var out []Stage
+	if p.writer != nil {
+		out = append(out, p.writer)
+	}
 	if p.runs("fanout") {
 		s, err := fanout.New(fanout.Config{
 			Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
-			Producer: p.producer, Metrics: p.metrics, Logger: p.log,
+			Metrics: p.metrics, Logger: p.log,
 		})
 		if err != nil {
 			return nil, err
@@ -98,7 +103,8 @@ func (p *Process) adoptOffsets(ctx context.Context, adm *kadm.Client) error {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now()}
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now(),
+		Stages: p.stageStates, StageReady: p.stageReady}
 	cfg.Actions = NewActions(ActionsConfig{
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
 		Token: p.opts.IngestToken, Logger: p.log,
@@ -108,7 +114,7 @@ func (p *Process) api() http.Handler {
 	})
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
-			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
+			Writer: p.writer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
 			Token: p.opts.IngestToken, Metrics: p.metrics, Logger: p.log,
 		})
 	}
@@ -132,6 +138,59 @@ func (p *Process) readyCheck(ctx context.Context) error {
 		if perr := p.opts.Kafka.Preflight(ctx); perr != nil {
 			return perr // names the cause: credentials, certificate, TLS mismatch
 		}
+		return errors.New("kafka unreachable")
+	}
+	return nil
+}
+
+// newIngestWriter creates ingest's transactional producer and its Writer
+// when this process runs ingest. The transactional id is the topic prefix
+// and the instance id, so that a restarted process aborts at once what its
+// crashed predecessor left open (instead of read_committed consumers
+// waiting out the transaction timeout); without an instance id it is
+// random per start.
+func (p *Process) newIngestWriter() error {
+	if !p.runs("ingest") {
+		return nil
+	}
+	var err error
+	p.ingestTx, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000),
+		kgo.TransactionalID(p.opts.Kafka.TransactionalID(p.opts.Topics.Prefix+".ingest")),
+		kgo.TransactionTimeout(ingestTxnTimeout))
+	if err != nil {
+		return err
+	}
+	p.writer, err = ingest.NewWriter(ingest.WriterConfig{Client: p.ingestTx, Logger: p.log})
+	return err
+}
+
+// ingestTxnTimeout bounds how long a transaction of a process that died
+// mid-request (and was not restarted with its id) holds back
+// read_committed consumers of the partitions it wrote.
+const ingestTxnTimeout = 10 * time.Second
+
+// stageStates returns each stage's state for /readyz?verbose.
+func (p *Process) stageStates() map[string]string {
+	if !p.ready.Load() {
+		out := map[string]string{}
+		for _, n := range p.runner.Names() {
+			out[n] = "starting"
+		}
+		return out
+	}
+	return p.runner.States()
+}
+
+// stageReady: Kafka answers and the stage is running and ready.
+func (p *Process) stageReady(ctx context.Context, stage string) error {
+	st, ok := p.stageStates()[stage]
+	switch {
+	case !ok:
+		return fmt.Errorf("this process runs no stage %q", stage)
+	case st != "running":
+		return fmt.Errorf("%s %s", stage, st)
+	}
+	if err := p.admin.Ping(ctx); err != nil {
 		return errors.New("kafka unreachable")
 	}
 	return nil

@@ -69,7 +69,8 @@ type Options struct {
 type Process struct {
 	opts     Options
 	log      *slog.Logger
-	producer *kgo.Client // ingest and fanout writes
+	ingestTx *kgo.Client // ingest's transactional writes
+	writer   *ingest.Writer
 	retries  *kgo.Client // retry and DLQ writes, apart so a failing connector's flood cannot delay the healthy path
 	admin    *kgo.Client
 	runner   *Runner
@@ -136,10 +137,10 @@ func (p *Process) setup(ctx context.Context) error {
 	if p.admin, err = p.opts.Kafka.NewClient(); err != nil {
 		return err
 	}
-	if p.producer, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
+	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
 		return err
 	}
-	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
+	if err := p.newIngestWriter(); err != nil {
 		return err
 	}
 	if err := p.opts.Kafka.Preflight(ctx); err != nil {
@@ -228,7 +229,7 @@ func (p *Process) Run(ctx context.Context) error {
 }
 
 func (p *Process) closeClients() {
-	for _, cl := range []*kgo.Client{p.producer, p.retries} {
+	for _, cl := range []*kgo.Client{p.retries, p.ingestTx} {
 		if cl != nil {
 			cl.Close()
 		}

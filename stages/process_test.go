@@ -66,16 +66,16 @@ func stageNamesOf(p *Process) []string {
 
 // --stages decides what a process runs: fanout once (with the latest-values
 // writer beside it), one deliver and one retry stage for all connectors,
-// and the ingest route only with ingest.
+// and the ingest route and its transactional writer stage only with ingest.
 func TestBuildStagesFollowsStageList(t *testing.T) {
 	tests := []struct {
 		stages []string
 		want   []string
 		ingest bool
 	}{
-		{nil, []string{"fanout", "latest", "deliver", "retry"}, true},
-		{[]string{"ingest"}, nil, true},
-		{[]string{"ingest", "fanout"}, []string{"fanout", "latest"}, true},
+		{nil, []string{"ingest", "fanout", "latest", "deliver", "retry"}, true},
+		{[]string{"ingest"}, []string{"ingest"}, true},
+		{[]string{"ingest", "fanout"}, []string{"ingest", "fanout", "latest"}, true},
 		{[]string{"deliver"}, []string{"deliver"}, false},
 		{[]string{"retry", "fanout"}, []string{"fanout", "latest", "retry"}, false},
 	}

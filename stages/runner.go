@@ -27,12 +27,13 @@ type Readier interface {
 type Runner struct {
 	stages  []Stage
 	running atomic.Int32
+	state   []atomic.Int32 // per stage: 0 not started, 1 running, 2 returned
 	log     *slog.Logger
 }
 
 // NewRunner returns a Runner for stages.
 func NewRunner(log *slog.Logger, stages ...Stage) *Runner {
-	return &Runner{stages: stages, log: log}
+	return &Runner{stages: stages, log: log, state: make([]atomic.Int32, len(stages))}
 }
 
 // Running reports whether every stage is running.
@@ -52,6 +53,37 @@ func (r *Runner) NotReady() []string {
 	return out
 }
 
+// States returns each stage's state by name: "running" once its Run
+// began and, for a Readier, it is ready; "starting" before; "stopped"
+// after its Run returned.
+func (r *Runner) States() map[string]string {
+	out := make(map[string]string, len(r.stages))
+	for i, s := range r.stages {
+		st := r.state[i].Load()
+		switch {
+		case st == 0:
+			out[s.Name()] = "starting"
+		case st == 2:
+			out[s.Name()] = "stopped"
+		default:
+			out[s.Name()] = "running"
+			if rd, ok := s.(Readier); ok && !rd.Ready() {
+				out[s.Name()] = "starting"
+			}
+		}
+	}
+	return out
+}
+
+// Names lists the stages.
+func (r *Runner) Names() []string {
+	out := make([]string, len(r.stages))
+	for i, s := range r.stages {
+		out[i] = s.Name()
+	}
+	return out
+}
+
 // Run runs every stage until ctx ends or one fails; it returns when all
 // have returned, with the first error. With no stages it waits for ctx.
 func (r *Runner) Run(ctx context.Context) error {
@@ -60,10 +92,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		return nil
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	for _, s := range r.stages {
+	for i, s := range r.stages {
 		g.Go(func() error {
 			r.running.Add(1)
+			r.state[i].Store(1)
 			defer r.running.Add(-1)
+			defer r.state[i].Store(2)
 			if err := s.Run(ctx); err != nil {
 				return fmt.Errorf("%s: %w", s.Name(), err)
 			}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -44,7 +45,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "serve the HTTP API on `ADDR`")
 	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; none: the embedded broker)")
 	fs.StringVar(&f.embeddedListen, "embedded-listen", "127.0.0.1:9092", "the embedded development broker listens on `ADDR`")
-	fs.StringVar(&f.dataDir, "data-dir", "./data", "the embedded broker persists to `DIR`")
+	fs.StringVar(&f.dataDir, "data-dir", "./data", "state `DIR`: the default instance id (hookpipe-instance-id) and the embedded broker's data")
 	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	fs.IntVar(&f.partitions, "partitions", 12, "`N` partitions for topics hookpipe creates")
 	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "`N` partitions for each connector's main topic hookpipe creates (default: --partitions)")
@@ -53,7 +54,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor `N` for topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "the stages to run in this process, a comma-separated `LIST`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
-	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `ID`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID; empty: dynamic membership)")
+	fs.StringVar(&f.instanceID, "instance-id", os.Getenv("HOOKPIPE_INSTANCE_ID"), "static consumer-group member `ID`, unique per process, so that a restarted process takes its partitions back at once (default $HOOKPIPE_INSTANCE_ID, else the id kept in --data-dir)")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", 4<<20, "largest ingest request body, `N` bytes")
 	fs.IntVar(&f.maxEvents, "max-events", 1000, "at most `N` events in one ingest request")
 	fs.IntVar(&f.maxEventBytes, "max-event-bytes", 64<<10, "largest single event (envelope) in an ingest request, `N` bytes")
@@ -138,6 +139,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 		return err
 	}
 	defer func() { err = errors.Join(err, stopProfiles()) }()
+	release, err := f.defaultInstanceID(log)
+	if err != nil {
+		return err
+	}
+	defer release()
 	brokers, stop, err := brokersFor(f, log)
 	if err != nil {
 		ln.Close()
@@ -184,6 +190,27 @@ func (f *runFlags) options(conns []*pipeline.Connector, brokers []string, log *s
 
 		NoCreateTopics: f.noCreateTopics,
 	}
+}
+
+// defaultInstanceID sets f.instanceID, when no id was given, to the one
+// kept in --data-dir (see kafka.StateInstanceID); release unlocks it. A
+// directory another process holds is an error; one that cannot be written
+// leaves the process a dynamic member, with a warning.
+func (f *runFlags) defaultInstanceID(log *slog.Logger) (release func(), err error) {
+	if f.instanceID != "" {
+		return func() {}, nil
+	}
+	id, release, err := kafka.StateInstanceID(f.dataDir)
+	switch {
+	case errors.Is(err, kafka.ErrStateInUse):
+		return nil, fmt.Errorf("--data-dir %s: %w", f.dataDir, err)
+	case err != nil:
+		log.Warn("no default instance id: joining consumer groups as a dynamic member (a restart waits for the old session to expire); set --instance-id or a writable --data-dir", "err", err)
+		return func() {}, nil
+	}
+	f.instanceID = id
+	log.Info("static group membership", "instance-id", id, "kept-in", filepath.Join(f.dataDir, kafka.InstanceIDFile))
+	return release, nil
 }
 
 // brokersFor returns the brokers to use, starting the embedded broker when

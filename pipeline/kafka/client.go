@@ -1,6 +1,8 @@
 package kafka
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -30,12 +32,35 @@ type Config struct {
 	Extra []kgo.Opt
 }
 
+// TransactionalID returns the transactional id of role (such as
+// "hookpipe.ingest") for this process: role and InstanceID, stable across
+// restarts, so that a restarted process fences and aborts what its
+// predecessor left open; role and a random suffix without an InstanceID.
+func (k Config) TransactionalID(role string) string {
+	if k.InstanceID != "" {
+		return role + "." + k.InstanceID
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return role + ".run-" + hex.EncodeToString(b[:])
+}
+
 // NewClient returns a client for the configured brokers with opts added.
 // Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
 // Every client uses k.Security; a CA, certificate or key file that cannot
 // be read is an error here.
 func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
+	all, err := k.Options(opts...)
+	if err != nil {
+		return nil, err
+	}
+	return kgo.NewClient(all...)
+}
+
+// Options returns the options NewClient uses, with opts added, for
+// constructors that take options (kgo.NewGroupTransactSession).
+func (k Config) Options(opts ...kgo.Opt) ([]kgo.Opt, error) {
 	if len(k.Brokers) == 0 {
 		return nil, fmt.Errorf("no Kafka brokers configured")
 	}
@@ -58,7 +83,7 @@ func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	}
 	base = append(base, sec...)
 	base = append(base, k.Extra...)
-	return kgo.NewClient(append(base, opts...)...)
+	return append(base, opts...), nil
 }
 
 // kslog adapts slog to kgo's Logger, passing on warnings and errors.

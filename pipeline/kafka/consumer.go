@@ -11,6 +11,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -112,6 +113,7 @@ type Consumer struct {
 	mu     sync.Mutex // guards parts
 	parts  map[topicPartition]*partition
 	joined atomic.Bool // the group assigned this member at least once
+	fenced error       // set by pollLoop when another member took our instance id
 }
 
 // Joined reports whether the consumer has joined its group (and been
@@ -166,7 +168,9 @@ func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(c.fetchMaxBytes()),
 		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(time.Second),
+		kgo.AutoCommitInterval(commitEvery), // markLoop commits sooner; this is its fallback
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so that commits pass transaction markers
 		// A crashed member holds its partitions until its session
 		// expires, and a member that died while joining holds up the
 		// next rebalance for the rebalance timeout: 10s and 30s rather
@@ -240,15 +244,16 @@ func (cfg *ConsumerConfig) fill() error {
 
 // Run consumes until ctx ends, then stops reading, lets in-flight work
 // finish (up to Grace), commits the done prefix of every partition, leaves
-// the group and returns nil. It returns an error only for a fatal client
-// error.
+// the group and returns nil. It returns an error when the member was
+// fenced: another process joined the group with the same instance id (its
+// partitions are then that process's, and nothing is committed).
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.cl.Close()
 	go c.markLoop(ctx)
 	c.pollLoop(ctx)
-	c.release(c.takeAll(), c.cfg.Grace, true)
+	c.release(c.takeAll(), c.cfg.Grace, c.fenced == nil)
 	c.pool.close()
-	return nil
+	return c.fenced
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {
@@ -261,11 +266,18 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 			return
 		}
 		fs.EachError(func(t string, p int32, err error) {
+			if errors.Is(err, kerr.FencedInstanceID) && c.fenced == nil {
+				c.fenced = fmt.Errorf("group %s: instance id %q: %w: another process joined with the same id; give each process its own --instance-id (or --data-dir)",
+					c.cfg.Group, c.cfg.Kafka.InstanceID, err)
+			}
 			if !errors.Is(err, context.Canceled) {
 				c.log.Warn("fetch error", "topic", t, "partition", p, "err", err)
 			}
 		})
 		fs.EachPartition(c.dispatch)
+		if c.fenced != nil {
+			return
+		}
 	}
 }
 

@@ -89,7 +89,7 @@ func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 }
 
 // mark marks the commit points that moved for the given partitions.
-func (c *Consumer) mark(ps []*partition) {
+func (c *Consumer) mark(ps []*partition) (moved bool) {
 	var offsets map[string]map[int32]kgo.EpochOffset
 	for _, p := range ps {
 		eo, moved := p.tracker.Committable()
@@ -107,13 +107,24 @@ func (c *Consumer) mark(ps []*partition) {
 	if offsets != nil {
 		c.cl.MarkCommitOffsets(offsets)
 	}
+	return offsets != nil
 }
 
-// markLoop marks moved commit points for autocommit, at most every 100ms.
-// It visits only the partitions whose commit point moved, so an idle
-// consumer costs nothing however many partitions it owns.
+// markEvery is how often moved commit points are marked and committed, one
+// commit at a time and only when one moved: the done prefix is committed
+// within markEvery plus a commit's round trip, which bounds what a crash
+// repeats beyond the work in flight. kgo's autocommit, every commitEvery
+// (its smallest interval), is the fallback for a commit that failed.
+const (
+	markEvery   = 20 * time.Millisecond
+	commitEvery = 100 * time.Millisecond
+)
+
+// markLoop marks and commits moved commit points every markEvery. It
+// visits only the partitions whose commit point moved, so an idle consumer
+// costs nothing however many partitions it owns.
 func (c *Consumer) markLoop(ctx context.Context) {
-	t := time.NewTicker(100 * time.Millisecond)
+	t := time.NewTicker(markEvery)
 	defer t.Stop()
 	var buf []*partition
 	for {
@@ -132,7 +143,11 @@ func (c *Consumer) markLoop(ctx context.Context) {
 				live = append(live, p)
 			}
 		}
-		c.mark(live)
+		if c.mark(live) {
+			if err := c.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
+				c.log.Debug("commit failed; autocommit retries it", "err", err)
+			}
+		}
 		clear(buf)
 	}
 }

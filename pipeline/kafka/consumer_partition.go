@@ -38,6 +38,8 @@ func newPartition(l *lane, tp topicPartition) *partition {
 
 // push queues records (in offset order), pauses the partition's fetching
 // when the queue reaches MaxQueued, and starts what the route has room for.
+//
+// Transaction markers (control records) are done without a handler.
 func (p *partition) push(recs []*kgo.Record) {
 	l := p.lane
 	l.mu.Lock()
@@ -48,10 +50,19 @@ func (p *partition) push(recs []*kgo.Record) {
 	for _, r := range recs {
 		p.tracker.Add(r.Offset, r.LeaderEpoch)
 	}
-	if !p.paused {
-		l.c.gate.add(len(recs))
+	n := len(p.queue)
+	for _, r := range recs {
+		// A transaction marker stands for no work: done at once, so
+		// the commit point passes it and the group shows no lag.
+		if !r.Attrs.IsControl() {
+			p.queue = append(p.queue, r)
+		} else if p.tracker.Done(r.Offset) && !p.dirty.Swap(true) {
+			l.c.dirty.add(p)
+		}
 	}
-	p.queue = append(p.queue, recs...)
+	if !p.paused {
+		l.c.gate.add(len(p.queue) - n)
+	}
 	if !p.paused && len(p.queue) >= l.route.MaxQueued {
 		p.paused = true
 		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on

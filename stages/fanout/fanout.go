@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
@@ -13,8 +15,8 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline"
 )
 
-// DefaultMaxInFlight bounds the events fanout holds at once (read, with
-// outputs not yet acknowledged).
+// DefaultMaxInFlight bounds the outputs of one transaction: its events
+// times the connectors that want them, roughly.
 const DefaultMaxInFlight = 10000
 
 // Config configures the fanout stage.
@@ -25,24 +27,29 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
 	Kafka kafka.Config
-	// Producer writes the connector topics; shared by the process.
-	Producer *kgo.Client
 	// Metrics records events and outputs; may be nil.
 	Metrics *metrics.Metrics
-	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight
-	// divided by the number of enabled connectors, at least 16.
+	// MaxInFlight bounds the events of one transaction. Default
+	// DefaultMaxInFlight divided by the number of enabled connectors, at
+	// least 100.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
 
-// Stage is the running fanout stage.
+// Stage is the running fanout stage: it reads the events topic and writes
+// each event's bodies to the connector topics exactly once — the bodies
+// of the events read in one poll and the group's offset past them are
+// committed in one Kafka transaction, so a crash or rebalance either
+// commits both or neither (and the next owner redoes the batch).
 type Stage struct {
-	consumer *kafka.Consumer
+	sess     *kgo.GroupTransactSession
+	batch    int
 	targets  []target
-	producer *kgo.Client
 	metrics  *metrics.Metrics
 	log      *slog.Logger
+	joined   atomic.Bool
+	identity string // group and instance id, for the fenced error
 }
 
 // target is a connector with what fanout needs of it, resolved once.
@@ -55,7 +62,7 @@ type target struct {
 
 // New returns the fanout stage for cfg.
 func New(cfg Config) (*Stage, error) {
-	s := &Stage{producer: cfg.Producer, metrics: cfg.Metrics, log: cfg.Logger}
+	s := &Stage{metrics: cfg.Metrics, log: cfg.Logger}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -75,54 +82,59 @@ func New(cfg Config) (*Stage, error) {
 		// thousand connectors holds a thousand records.
 		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
 	}
-	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
-		Kafka:       cfg.Kafka,
-		Group:       cfg.Topics.FanoutGroup(),
-		Topics:      []string{cfg.Topics.Events()},
-		MaxInFlight: cfg.MaxInFlight,
-		Handle:      s.handle,
-		Logger:      s.log,
-	})
+	s.batch = cfg.MaxInFlight
+	s.identity = fmt.Sprintf("group %s, instance id %q", cfg.Topics.FanoutGroup(), cfg.Kafka.InstanceID)
+	opts, err := cfg.Kafka.Options(s.sessionOpts(cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("fanout: %w", err)
 	}
-	s.consumer = c
+	if s.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
+		return nil, fmt.Errorf("fanout: %w", err)
+	}
 	return s, nil
 }
 
+// sessionOpts are the group and transaction options of the stage's client.
+func (s *Stage) sessionOpts(cfg Config) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(cfg.Topics.FanoutGroup()),
+		kgo.ConsumeTopics(cfg.Topics.Events()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(), // so that the offsets committed pass ingest's transaction markers
+		kgo.FetchMaxBytes(8 << 20),
+		kgo.MaxBufferedRecords(100000),
+		kgo.TransactionalID(cfg.Kafka.TransactionalID(cfg.Topics.Prefix + ".fanout")),
+		kgo.TransactionTimeout(10 * time.Second),
+		kgo.SessionTimeout(10 * time.Second),
+		kgo.RebalanceTimeout(30 * time.Second),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.joined.Store(true) }),
+	}
+	if id := cfg.Kafka.InstanceID; id != "" {
+		opts = append(opts, kgo.InstanceID(id))
+	}
+	return opts
+}
+
 // Ready reports whether the stage has joined its consumer group.
-func (s *Stage) Ready() bool { return s.consumer.Joined() }
+func (s *Stage) Ready() bool { return s.joined.Load() }
 
 // Name returns "fanout".
 func (s *Stage) Name() string { return "fanout" }
 
-// Run fans out until ctx ends, then settles and commits (see
-// kafka.Consumer.Run).
-func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
-
-// handle renders and writes one event's bodies, and returns nil once Kafka
-// acknowledged all of them (kafka.ProduceAcked). The record is read with
-// pipeline.DecodeEvent; one that is no envelope cannot become a webhook: it
-// is logged, counted and skipped.
-//
-// handle runs on the consumer's executor goroutines and keeps its own frame
-// small: the decoding and the logging live in functions that have returned
-// before the produce, so that the stack the produce needs stays within what
-// the executors have, rather than being grown and copied again after every
-// garbage collection shrank it.
-func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
-	outs, owners, ok := s.render(r)
+// outputs appends r's bodies and the connectors they are for. A record
+// that is no envelope cannot become a webhook: it is logged, counted and
+// skipped; a transaction marker is skipped.
+func (s *Stage) outputs(r *kgo.Record, outs []*kgo.Record, owners []*target) ([]*kgo.Record, []*target) {
+	if r.Attrs.IsControl() {
+		return outs, owners
+	}
+	o, t, ok := s.render(r)
 	if !ok {
 		s.skip(r)
-		return nil
+		return outs, owners
 	}
-	if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs...); err != nil {
-		return err
-	}
-	for _, t := range owners {
-		t.metrics.FannedOut()
-	}
-	return nil
+	return append(outs, o...), append(owners, t...)
 }
 
 // render decodes r and returns its record for each enabled connector that

@@ -41,7 +41,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	prod, _ := kc.NewClient()
 	defer prod.Close()
 	metrics := metrics.NewMetrics()
-	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc, Producer: prod, Metrics: metrics})
+	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,14 +35,14 @@ func postEncoded(h http.Handler, body []byte, encoding string) *httptest.Respons
 // zip bomb) is 413 and nothing is written; a broken gzip stream is 400
 // and any other encoding 415, each with a message that says so.
 func TestHandlerContentEncoding(t *testing.T) {
-	_, cl := newCluster(t)
-	h := NewHandler(Config{Client: cl, Topic: testTopic, Limits: Limits{MaxBodyBytes: 64 << 10}})
+	c, _ := newCluster(t)
+	h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic, Limits: Limits{MaxBodyBytes: 64 << 10}})
 
 	w := postEncoded(h, gzipped(t, minimal), "gzip")
 	if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"accepted":1`) {
 		t.Errorf("gzip: %d %s, want 202", w.Code, w.Body)
 	}
-	if n := storedCount(t, cl); n != 1 {
+	if n := committedCount(t, c); n != 1 {
 		t.Fatalf("stored %d events after one gzip request, want 1", n)
 	}
 
@@ -61,7 +61,7 @@ func TestHandlerContentEncoding(t *testing.T) {
 	if w := postEncoded(h, []byte(minimal), "identity"); w.Code != http.StatusAccepted {
 		t.Errorf("identity: %d %s, want 202", w.Code, w.Body)
 	}
-	if n := storedCount(t, cl); n != 2 {
+	if n := committedCount(t, c); n != 2 {
 		t.Errorf("stored %d events, want 2: the refused requests wrote nothing", n)
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
 	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
@@ -26,10 +26,11 @@ const DefaultProduceTimeout = 10 * time.Second
 
 // Config configures the handler that NewHandler returns.
 type Config struct {
-	// Client produces the events. Required. Build it with kgo's defaults
-	// for acknowledgements: RequiredAcks(AllISRAcks) with idempotence, so
-	// that an acknowledged event is on every in-sync replica.
-	Client *kgo.Client
+	// Writer writes each request's events in a Kafka transaction.
+	// Required. Build its client with kgo's defaults for acknowledgements:
+	// RequiredAcks(AllISRAcks) with idempotence, so that an acknowledged
+	// event is on every in-sync replica.
+	Writer *Writer
 	// Topic is the events topic. Default pipeline.Topics{Prefix:
 	// "hookpipe"}.Events(), that is "hookpipe.events".
 	Topic string
@@ -42,22 +43,18 @@ type Config struct {
 	// Metrics counts requests by status and accepted events. Default nil
 	// (no metrics).
 	Metrics *metrics.Metrics
-	// ProduceTimeout is how long a request waits for Kafka to acknowledge
-	// its events before the answer is 503. Default DefaultProduceTimeout.
-	ProduceTimeout time.Duration
 	// Logger logs produce failures. Default slog.Default().
 	Logger *slog.Logger
 }
 
 // handler is the http.Handler of NewHandler.
 type handler struct {
-	client  *kgo.Client
+	writer  *Writer
 	topic   string
 	lim     Limits
 	auth    bool
 	token   [sha256.Size]byte // SHA-256 of Config.Token, so that comparing leaks no length
 	metrics *metrics.Metrics
-	timeout time.Duration
 	log     *slog.Logger
 }
 
@@ -73,36 +70,33 @@ type handler struct {
 // (pipeline.EncodeEvent: key deviceId; value the envelope as stored, with
 // its assigned eventId and timestamp and derived metadata; headers ingest
 // time, eventId, eventType and labels; timestamp the ingest time) and
-// answers 202 {"accepted":N,"eventIds":[...]} only after
-// Kafka acknowledged every one of them.
+// all in one Kafka transaction (see Writer), and answers 202
+// {"accepted":N,"eventIds":[...]} only after Kafka committed it.
 //
-// When Kafka has not acknowledged all of them within Config.ProduceTimeout
-// (a failed write is retried until then, as kafka.ProduceAcked says), the
-// answer is 503 {"error":"kafka unavailable, retry later"} with
-// "Retry-After: 1". Some events of that request may be
-// stored nonetheless, and may still be written after the answer: a client
-// that retries the same request with the same eventIds lets receivers
-// deduplicate, while events whose ids the server assigned get new ids on
-// the retry. A client that disconnects does not cancel its produce.
+// When the transaction is aborted (Kafka failed a record, or did not
+// acknowledge all of them within the Writer's timeout), the answer is 503
+// {"error":"kafka unavailable, retry later"} with "Retry-After: 1", and
+// none of the request's events is or will become visible to read_committed
+// consumers: a retry creates no duplicate. In the one case where Kafka
+// does not confirm the outcome of the commit itself, the answer is 504
+// {"error":"kafka did not confirm the write, retry later"}: the events are
+// then all stored or none. A client that disconnects does not cancel its
+// write.
 //
 // Every answer is JSON. The handler is safe for concurrent use; requests
-// share only the Kafka client.
+// share only the Writer.
 func NewHandler(cfg Config) http.Handler {
 	h := &handler{
-		client:  cfg.Client,
+		writer:  cfg.Writer,
 		topic:   cfg.Topic,
 		lim:     cfg.Limits.WithDefaults(),
 		auth:    cfg.Token != "",
 		token:   sha256.Sum256([]byte(cfg.Token)),
 		metrics: cfg.Metrics,
-		timeout: cfg.ProduceTimeout,
 		log:     cfg.Logger,
 	}
 	if h.topic == "" {
 		h.topic = pipeline.Topics{Prefix: "hookpipe"}.Events()
-	}
-	if h.timeout <= 0 {
-		h.timeout = DefaultProduceTimeout
 	}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -138,6 +132,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "ingest: producing to kafka failed",
 			slog.String("topic", h.topic), slog.Int("events", len(envs)), slog.Any("error", err))
 		w.Header().Set("Retry-After", "1")
+		if errors.Is(err, ErrOutcomeUnknown) {
+			return writeError(w, http.StatusGatewayTimeout, "kafka did not confirm the write, retry later")
+		}
 		return writeError(w, http.StatusServiceUnavailable, "kafka unavailable, retry later")
 	}
 	h.metrics.IngestAccepted(len(envs))
@@ -167,19 +164,13 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
 }
 
-// produce writes one record per envelope and returns once Kafka has
-// acknowledged all of them, or the produce timeout passed (failed writes
-// are retried until then: kafka.ProduceAcked). The timeout, not the
-// request's cancellation, bounds the wait: a record's context may fail the
-// batch it heads, which holds other requests' records.
+// produce writes one record per envelope in one transaction and returns
+// once Kafka committed it, or the Writer's error.
 func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now time.Time) error {
-	if h.client == nil {
-		return errors.New("ingest: no kafka client configured")
+	if h.writer == nil {
+		return fmt.Errorf("no kafka writer configured: %w", ErrNotStored)
 	}
-	recs := h.records(envs, now)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
-	defer cancel()
-	return kafka.ProduceAcked(ctx, h.client, h.log, recs...)
+	return h.writer.Write(context.WithoutCancel(ctx), h.records(envs, now))
 }
 
 // records encodes the envelopes as records of the events topic

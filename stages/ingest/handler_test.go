@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -73,33 +71,12 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, code int, body stri
 	}
 }
 
-// storedCount flushes the producer and returns how many records the
-// events topic holds.
-func storedCount(t *testing.T, producer *kgo.Client) int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := producer.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	offsets, err := kadm.NewClient(producer).ListEndOffsets(ctx, testTopic)
-	if err == nil {
-		err = offsets.Error()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	offsets.Each(func(o kadm.ListedOffset) { n += o.Offset })
-	return n
-}
-
 // TestHandlerStoresEvents pins the 202 contract: the answer comes after
 // Kafka holds every event, each record keyed by deviceId, carrying the
 // stored envelope and the ingest headers, in the order of the request.
 func TestHandlerStoresEvents(t *testing.T) {
-	c, cl := newCluster(t)
-	h := NewHandler(Config{Client: cl, Topic: testTopic})
+	c, _ := newCluster(t)
+	h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic})
 	events, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
@@ -197,10 +174,10 @@ func TestHandlerRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, cl := newCluster(t)
-			h := NewHandler(Config{Client: cl, Topic: testTopic, Limits: tt.lim})
+			c, _ := newCluster(t)
+			h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic, Limits: tt.lim})
 			checkAnswer(t, post(h, tt.body, "", ""), tt.code, tt.want)
-			if n := storedCount(t, cl); n != 0 {
+			if n := int64(committedCount(t, c)); n != 0 {
 				t.Errorf("topic holds %d records, want 0", n)
 			}
 		})
@@ -210,8 +187,8 @@ func TestHandlerRejects(t *testing.T) {
 // TestHandlerBodyLimitStreaming pins that the body limit holds for a body
 // of unknown length (chunked), at the default of 4 MiB.
 func TestHandlerBodyLimitStreaming(t *testing.T) {
-	_, cl := newCluster(t)
-	srv := httptest.NewServer(NewHandler(Config{Client: cl, Topic: testTopic}))
+	c, _ := newCluster(t)
+	srv := httptest.NewServer(NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic}))
 	defer srv.Close()
 	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", envelope.DefaultMaxBodyBytes)), strings.NewReader(minimal))
 	resp, err := http.Post(srv.URL, "application/json", body) // no Content-Length: chunked
@@ -230,7 +207,7 @@ func TestHandlerBodyLimitStreaming(t *testing.T) {
 // only "Authorization: Bearer <token>" passes; others get 401 with
 // WWW-Authenticate. Without a token, no header is needed.
 func TestHandlerAuth(t *testing.T) {
-	_, cl := newCluster(t)
+	c, _ := newCluster(t)
 	tests := []struct {
 		name, token, auth string
 		code              int
@@ -246,7 +223,7 @@ func TestHandlerAuth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := NewHandler(Config{Client: cl, Topic: testTopic, Token: tt.token})
+			h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic, Token: tt.token})
 			w := post(h, minimal, "application/json", tt.auth)
 			if w.Code != tt.code {
 				t.Fatalf("status = %d %s, want %d", w.Code, w.Body, tt.code)
@@ -277,10 +254,11 @@ func TestHandlerKafkaUnavailable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, cl := newCluster(t)
+			c, _ := newCluster(t)
+			writer := newWriter(t, c, time.Second)
 			tt.setup(c)
 			var logs strings.Builder
-			h := NewHandler(Config{Client: cl, Topic: tt.topic, ProduceTimeout: time.Second,
+			h := NewHandler(Config{Writer: writer, Topic: tt.topic,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 			w := post(h, minimal, "application/json", "")
 			checkAnswer(t, w, 503, `{"error":"kafka unavailable, retry later"}`)
@@ -301,8 +279,8 @@ func refuseProduce(c *kfake.Cluster) { kafkatest.RefuseProduce(c, kerr.TopicAuth
 // TestHandlerConcurrent pins that concurrent requests share one handler
 // and client safely, and that every acknowledged event is stored.
 func TestHandlerConcurrent(t *testing.T) {
-	_, cl := newCluster(t)
-	h := NewHandler(Config{Client: cl, Topic: testTopic})
+	c, _ := newCluster(t)
+	h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic})
 	const n = 20
 	codes := make([]int, n)
 	var wg sync.WaitGroup
@@ -315,7 +293,7 @@ func TestHandlerConcurrent(t *testing.T) {
 			t.Errorf("request %d: status %d, want 202", i, code)
 		}
 	}
-	if got := storedCount(t, cl); got != 2*n {
+	if got := int64(committedCount(t, c)); got != 2*n {
 		t.Errorf("topic holds %d records, want %d", got, 2*n)
 	}
 }
@@ -338,9 +316,9 @@ func TestHandlerMethod(t *testing.T) {
 // TestHandlerMetrics pins the counters: one request per answer by status,
 // and accepted events only on 202.
 func TestHandlerMetrics(t *testing.T) {
-	_, cl := newCluster(t)
+	c, _ := newCluster(t)
 	m := metrics.NewMetrics()
-	h := NewHandler(Config{Client: cl, Topic: testTopic, Metrics: m})
+	h := NewHandler(Config{Writer: newWriter(t, c, 0), Topic: testTopic, Metrics: m})
 	post(h, minimal+"\n"+minimal, "", "")
 	post(h, "[]", "", "")
 	post(h, minimal, "", "")

@@ -25,7 +25,8 @@ func readAll(ctx context.Context, kc kafka.Config, topic string, fn func(*kgo.Re
 	if err != nil || len(from) == 0 {
 		return err
 	}
-	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords()) // an end offset may be a transaction marker
 	if err != nil {
 		return err
 	}
@@ -49,7 +50,9 @@ func readAll(ctx context.Context, kc kafka.Config, topic string, fn func(*kgo.Re
 			if !ok || r.Offset >= end {
 				return
 			}
-			fn(r)
+			if !r.Attrs.IsControl() {
+				fn(r)
+			}
 			if r.Offset+1 >= end {
 				delete(ends, r.Partition)
 			}

@@ -62,6 +62,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(), kgo.BlockRebalanceOnPoll(),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { s.assigned.Store(true) }),
 		kgo.FetchMaxBytes(fetchMaxBytes), kgo.MaxConcurrentFetches(1),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), // ingest writes in transactions
 	)
 	if err != nil {
 		return err

@@ -59,7 +59,10 @@ func SampleEvents(ctx context.Context, kc kafka.Config, topic string, n int, tim
 	if err != nil || len(from) == 0 {
 		return Sample{ByType: map[string]int{}}, err
 	}
-	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}))
+	// Ingest writes in transactions: read what was committed, and the
+	// markers too, since a partition's end offset may be one.
+	cl, err := kc.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		return Sample{}, err
 	}
@@ -75,7 +78,9 @@ func SampleEvents(ctx context.Context, kc kafka.Config, topic string, n int, tim
 			if !ok || r.Offset >= end {
 				return
 			}
-			all = append(all, seen{r.Timestamp, pipeline.ReadMeta(r).EventType})
+			if !r.Attrs.IsControl() {
+				all = append(all, seen{r.Timestamp, pipeline.ReadMeta(r).EventType})
+			}
 			if r.Offset+1 >= end {
 				delete(ends, r.Partition)
 			}

@@ -1,0 +1,137 @@
+package fanout
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// Exactly once: when a transaction fails after its bodies reached the
+// connector topic (here the offset commit inside it is refused, as in a
+// rebalance), the bodies are aborted and the batch is done again, so a
+// read_committed consumer sees every body once — while the log holds the
+// aborted copies too, which a stage committing outputs and offsets apart
+// would have delivered twice.
+func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
+	u, _ := url.Parse("https://example.com")
+	conns := []*pipeline.Connector{{Name: "all", URL: u}}
+	topics := pipeline.Topics{Prefix: "x"}
+	var names []string
+	for _, s := range topics.Specs(conns) {
+		names = append(names, s.Name)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var refused atomic.Int32
+	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		refused.Add(1) // kfake drops this function after it answered once
+		req := kreq.(*kmsg.TxnOffsetCommitRequest)
+		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.RebalanceInProgress.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	const n = 20
+	for i := range n {
+		v := fmt.Sprintf(`{"event":{"eventId":"e%d","targetName":"projects/p/devices/d","eventType":"touch","data":{"touch":{}},"timestamp":"t"}}`, i)
+		if err := prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitCommitted(t, prod, topics.FanoutGroup(), topics.Events(), n)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if refused.Load() != 1 {
+		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused.Load())
+	}
+	committed := bodies(t, prod, topics.Connector("all"), kgo.ReadCommitted())
+	all := bodies(t, prod, topics.Connector("all"), kgo.ReadUncommitted())
+	if all <= n {
+		t.Errorf("the log holds %d bodies, want more than %d (the aborted copies)", all, n)
+	}
+	if committed != n {
+		t.Errorf("a read_committed consumer sees %d bodies, want each of the %d once", committed, n)
+	}
+}
+
+// waitCommitted polls until group committed offset n on topic's partition 0.
+func waitCommitted(t *testing.T, cl *kgo.Client, group, topic string, n int64) {
+	t.Helper()
+	adm := kadm.NewClient(cl)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		offs, err := adm.FetchOffsets(context.Background(), group)
+		if o, ok := offs.Lookup(topic, 0); err == nil && ok && o.At == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s did not commit offset %d on %s: %v", group, n, topic, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// bodies counts the records of topic's partition 0 that a consumer with
+// iso sees, up to a sentinel written now.
+func bodies(t *testing.T, prod *kgo.Client, topic string, iso kgo.IsolationLevel) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("sentinel")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(prod.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(iso))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	count := 0
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s up to the sentinel: %v", topic, ctx.Err())
+		}
+		for _, r := range fs.Records() {
+			if string(r.Value) == "sentinel" {
+				return count
+			}
+			count++
+		}
+	}
+}
