@@ -44,6 +44,9 @@ type rawConnector struct {
 	Disabled        *hcl.Attribute `hcl:"disabled,optional"`
 	Retry           *rawRetry      `hcl:"retry,block"`
 	TLS             *rawTLS        `hcl:"tls,block"`
+	RateLimit       *hcl.Attribute `hcl:"rate_limit,optional"`
+	DisableAfter    *hcl.Attribute `hcl:"disable_after,optional"`
+	CircuitBreaker  *rawBreaker    `hcl:"circuit_breaker,block"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -97,6 +100,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 		c.Retry = d.retry(raw.Retry)
 	}
 	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File))
+	d.health(c, &raw)
 	if d.diags[before:].HasErrors() {
 		return nil
 	}
