@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -24,6 +25,12 @@ type APIConfig struct {
 	Ingest http.Handler
 	// Ready reports why the process is not ready, or nil when it is.
 	Ready func(ctx context.Context) error
+	// Health, when set, gives each connector's state and time to loss,
+	// and serves POST /v1/connectors/{name}:disable and :enable.
+	Health *health.Health
+	// Token, when set, is required as a bearer token on the POST routes
+	// (the ingest token).
+	Token string
 }
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
@@ -37,19 +44,20 @@ func NewAPI(cfg APIConfig) http.Handler {
 	mux.HandleFunc("GET /v1/connectors", func(w http.ResponseWriter, _ *http.Request) {
 		list := make([]ConnectorView, 0, len(cfg.Connectors))
 		for _, c := range cfg.Connectors {
-			list = append(list, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+			list = append(list, cfg.view(c))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"connectors": list})
 	})
 	mux.HandleFunc("GET /v1/connectors/{name}", func(w http.ResponseWriter, r *http.Request) {
 		for _, c := range cfg.Connectors {
 			if c.Name == r.PathValue("name") {
-				writeJSON(w, http.StatusOK, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+				writeJSON(w, http.StatusOK, cfg.view(c))
 				return
 			}
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
 	})
+	registerControl(mux, cfg)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -89,6 +97,7 @@ type ConnectorView struct {
 	MaxInFlight int               `json:"maxInFlight"`
 	Retry       RetryView         `json:"retry"`
 	Metrics     MetricsView       `json:"metrics"`
+	HealthView
 }
 
 // RetryView shows a retry policy.
