@@ -9,6 +9,7 @@
 //	hookpipe receive   [flags]   a development webhook receiver
 //	hookpipe replay    [flags]   send a connector's dead letters again
 //	hookpipe bench     [flags]   measure the pipeline on this machine
+//	hookpipe connectors list|disable NAME|enable NAME [--api URL]
 //	hookpipe version
 package main
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "connectors":
+		return cmdConnectors(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "hookpipe", version)
 		return nil
@@ -84,6 +87,7 @@ commands:
   receive    run a development webhook receiver that verifies signatures
   replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
+  connectors list connectors' states, or disable or enable one, through a process's API
   version    print the version
 
 Run 'hookpipe <command> -h' for a command's flags.
