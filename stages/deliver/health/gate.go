@@ -1,18 +1,14 @@
 package health
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/hookpipe/hookpipe/pipeline"
 )
-
-// ErrExpired is Wait's error when the record's deadline (its expiry)
-// passed before the connector could send: it goes to the DLQ unsent.
-var ErrExpired = errors.New("expired while the connector was not sending")
 
 // GateConfig configures a Gate.
 type GateConfig struct {
@@ -22,20 +18,15 @@ type GateConfig struct {
 	// details), under the gate's lock and in order: it must be quick and
 	// must not call the Gate.
 	OnChange func(from, to Status)
+	// Held makes the gate admit nothing until Unhold: the state store
+	// has not been read yet, and a connector disabled there must not send
+	// in the meantime.
+	Held bool
 	// OnSystemDisable is called, outside the lock, once the gate has put
 	// itself in SYSTEM_DISABLED (after a 410 or disable_after), so that
 	// the cluster learns it (the store's writer).
 	OnSystemDisable func(Admin)
 }
-
-// Ticket is the permission to send one request. Every admitted ticket
-// must be given back to Done, exactly once.
-type Ticket struct {
-	ok, probe bool
-}
-
-// OK reports whether the request may be sent.
-func (t Ticket) OK() bool { return t.ok }
 
 // Gate decides when one connector may send in this process: it combines
 // the runtime state (from the state store and HCL), throttling, the
@@ -47,13 +38,13 @@ type Gate struct {
 
 	mu            sync.Mutex
 	br            *breaker
+	probe         *kgo.Record // the probe in flight, while br.probing
 	admin         Admin
+	held          bool // the store has not been read yet: admit nothing
 	throttleUntil time.Time
-	inFlight      int
 	failingSince  time.Time // first attempt without a 2xx since the last 2xx
 	last          Status    // the state last reported to OnChange
-	waiters       int
-	wake          chan struct{} // closed and replaced when a waiter may go on
+	wakes         []func()  // called when the gate may admit again
 }
 
 // NewGate returns an ACTIVE gate for cfg.Connector; a connector with
@@ -65,7 +56,7 @@ func NewGate(cfg GateConfig) *Gate {
 		br:    newBreaker(c.CircuitBreaker, c.MaxInFlight),
 		admin: Admin{State: StateActive},
 		last:  Status{State: StateActive},
-		wake:  make(chan struct{}),
+		held:  cfg.Held,
 	}
 	if c.Disabled {
 		g.last = Status{State: StateUserDisabled, Reason: hclReason(c)}
@@ -113,93 +104,59 @@ func (g *Gate) observe(now time.Time) Status {
 	return s
 }
 
-// Try admits one request at now, or says when to try again: at retryAt
-// when it is not zero, or when wake is closed (whichever comes first).
-func (g *Gate) Try(now time.Time) (t Ticket, retryAt time.Time, wake <-chan struct{}) {
+// Admit reports whether r may be sent at now, inFlight being the
+// requests of the connector already running in the caller's route. When
+// it may not, retryAt (when not zero) says when to ask again; the gate
+// also calls its wake functions (OnWake) when it may admit again. An
+// admitted record must be given back to Done or Release exactly once.
+func (g *Gate) Admit(r *kgo.Record, now time.Time, inFlight int) (ok bool, retryAt time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.try(now, false)
-}
-
-// try is Try with g.mu held; wait registers the caller as a waiter.
-func (g *Gate) try(now time.Time, wait bool) (Ticket, time.Time, <-chan struct{}) {
 	s := g.observe(now)
-	var retryAt time.Time
-	switch s.State {
-	case StateUserDisabled, StateSystemDisabled:
-	case StateThrottled:
-		retryAt = s.Until
-	default:
-		ok, probe := g.br.admit(now, g.inFlight)
-		if !ok {
-			if g.br.open && !g.br.probing {
-				retryAt = g.br.reopensAt
-			}
-			break
-		}
-		if d := g.lim.delay(now); d > 0 {
-			if probe {
-				g.br.probing = false
-			}
-			retryAt = now.Add(d)
-			break
-		}
-		g.inFlight++
-		return Ticket{ok: true, probe: probe}, time.Time{}, nil
+	switch {
+	case g.held || s.State == StateUserDisabled || s.State == StateSystemDisabled:
+		return false, time.Time{}
+	case s.State == StateThrottled:
+		return false, s.Until
 	}
-	if wait {
-		g.waiters++
+	ok, probe := g.br.admit(now, inFlight)
+	if !ok {
+		if g.br.open && !g.br.probing {
+			return false, g.br.reopensAt
+		}
+		return false, time.Time{}
 	}
-	return Ticket{}, retryAt, g.wake
+	if d := g.lim.delay(now); d > 0 {
+		g.br.probing = g.br.probing && !probe
+		return false, now.Add(d)
+	}
+	if probe {
+		g.probe = r
+	}
+	return true, time.Time{}
 }
 
-// Wait blocks until a request is admitted and returns its ticket. It
-// returns ErrExpired once deadline (not zero) has passed first, or
-// ctx.Err() when ctx ends first.
-func (g *Gate) Wait(ctx context.Context, deadline time.Time) (Ticket, error) {
-	for {
-		now := time.Now()
-		g.mu.Lock()
-		t, retryAt, wake := g.try(now, true)
-		if t.ok {
-			g.mu.Unlock()
-			return t, nil
-		}
-		g.mu.Unlock()
-		err := sleepUntil(ctx, now, earliest(retryAt, deadline), wake)
-		g.mu.Lock()
-		g.waiters--
-		g.mu.Unlock()
-		if err != nil {
-			return Ticket{}, err
-		}
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
-			return Ticket{}, ErrExpired
-		}
-	}
+// OnWake registers fn, called (outside the gate's lock) whenever the gate
+// may admit what it refused: a state change, the end of a probe, and
+// every answer while the slow-start ramp raises the in-flight limit.
+func (g *Gate) OnWake(fn func()) {
+	g.mu.Lock()
+	g.wakes = append(g.wakes, fn)
+	g.mu.Unlock()
 }
 
-// earliest is the earlier of two times, a zero time meaning never.
-func earliest(a, b time.Time) time.Time {
-	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
-		return b
-	}
-	return a
+// Unhold lets the gate admit: the store has been read.
+func (g *Gate) Unhold(now time.Time) {
+	g.mu.Lock()
+	g.held = false
+	g.observe(now)
+	wakes := g.wakes
+	g.mu.Unlock()
+	callAll(wakes)
 }
 
-// sleepUntil waits until at (never when zero), wake is closed, or ctx ends.
-func sleepUntil(ctx context.Context, now, at time.Time, wake <-chan struct{}) error {
-	var timer <-chan time.Time
-	if !at.IsZero() {
-		t := time.NewTimer(at.Sub(now))
-		defer t.Stop()
-		timer = t.C
+func callAll(fns []func()) {
+	for _, fn := range fns {
+		fn()
 	}
-	select {
-	case <-wake:
-	case <-timer:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return nil
 }

@@ -3,19 +3,19 @@ package health
 import (
 	"fmt"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Done gives back an admitted ticket with the verdict of its request,
+// Done gives back an admitted record r with the verdict of its request,
 // received at now. A Throttled verdict stops the connector until
 // v.Until; Gone, or attempts without a 2xx for longer than disable_after,
 // put it in SYSTEM_DISABLED.
-func (g *Gate) Done(t Ticket, v Verdict, now time.Time) {
-	if !t.ok {
-		return
-	}
+func (g *Gate) Done(r *kgo.Record, v Verdict, now time.Time) {
 	g.mu.Lock()
-	g.inFlight--
-	g.br.record(now, v.Kind, t.probe)
+	probe := g.endProbe(r)
+	before := g.last.State
+	g.br.record(now, v.Kind, probe)
 	if v.Kind == Throttled && v.Until.After(g.throttleUntil) {
 		g.throttleUntil = v.Until
 		if g.br.open && g.br.reopensAt.Before(v.Until) {
@@ -23,27 +23,43 @@ func (g *Gate) Done(t Ticket, v Verdict, now time.Time) {
 		}
 	}
 	disabled := g.countHealth(now, v.Kind)
-	g.observe(now)
-	g.notify()
+	s := g.observe(now)
+	var wakes []func()
+	if probe || s.State != before || g.br.limit < g.br.maxInFlight {
+		wakes = g.wakes
+	}
 	g.mu.Unlock()
+	callAll(wakes)
 	if disabled != nil && g.cfg.OnSystemDisable != nil {
 		g.cfg.OnSystemDisable(*disabled)
 	}
 }
 
-// Release gives back an admitted ticket whose request was never sent
-// (its context ended first). It counts for nothing.
-func (g *Gate) Release(t Ticket) {
-	if !t.ok {
-		return
-	}
+// Release gives back an admitted record that was never sent (it expired,
+// or its context ended first). It counts for nothing.
+func (g *Gate) Release(r *kgo.Record) {
 	g.mu.Lock()
-	g.inFlight--
-	if t.probe {
-		g.br.probing = false
-	}
-	g.notify()
+	probe := g.endProbe(r)
 	g.mu.Unlock()
+	if probe {
+		callAll(g.wakeFuncs())
+	}
+}
+
+// endProbe reports whether r is the probe in flight, and ends it. g.mu
+// is held.
+func (g *Gate) endProbe(r *kgo.Record) bool {
+	if !g.br.probing || g.probe != r {
+		return false
+	}
+	g.br.probing, g.probe = false, nil
+	return true
+}
+
+func (g *Gate) wakeFuncs() []func() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.wakes
 }
 
 // countHealth tracks disable_after and 410; it returns the new admin
@@ -77,7 +93,6 @@ func (g *Gate) countHealth(now time.Time, k Kind) *Admin {
 // ACTIVE clears SYSTEM_DISABLED and restarts the disable_after clock.
 func (g *Gate) SetAdmin(a Admin, now time.Time) {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if a.State == "" {
 		a.State = StateActive
 	}
@@ -86,7 +101,9 @@ func (g *Gate) SetAdmin(a Admin, now time.Time) {
 	}
 	g.admin = a
 	g.observe(now)
-	g.notify()
+	wakes := g.wakes
+	g.mu.Unlock()
+	callAll(wakes)
 }
 
 // Admin returns the cluster-wide state this gate last applied.
@@ -96,11 +113,3 @@ func (g *Gate) Admin() Admin {
 	return g.admin
 }
 
-// notify wakes every waiter, if any; g.mu is held.
-func (g *Gate) notify() {
-	if g.waiters == 0 {
-		return
-	}
-	close(g.wake)
-	g.wake = make(chan struct{})
-}

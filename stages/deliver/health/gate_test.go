@@ -1,11 +1,11 @@
 package health
 
 import (
-	"context"
-	"errors"
 	"net/url"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -36,11 +36,11 @@ func (r *recorder) gate(c *pipeline.Connector) *Gate {
 // the test when the gate refuses.
 func send(t *testing.T, g *Gate, now time.Time, k Kind) {
 	t.Helper()
-	tk, _, _ := g.Try(now)
-	if !tk.OK() {
+	r := &kgo.Record{}
+	if ok, _ := g.Admit(r, now, 0); !ok {
 		t.Fatalf("at %v: gate refused, state %+v", now.Sub(t0), g.Status(now))
 	}
-	g.Done(tk, Verdict{Kind: k}, now)
+	g.Done(r, Verdict{Kind: k}, now)
 }
 
 // The breaker stays closed below min_requests, opens at the failure
@@ -61,15 +61,16 @@ func TestBreakerOpensProbesCloses(t *testing.T) {
 	if s.State != StateCircuitOpen || !s.ReopensAt.Equal(now.Add(5*time.Second)) {
 		t.Fatalf("after 20 failures: %+v, want CIRCUIT_OPEN reopening in 5s", s)
 	}
-	if tk, retryAt, _ := g.Try(now.Add(4 * time.Second)); tk.OK() || !retryAt.Equal(s.ReopensAt) {
-		t.Fatalf("before reopensAt: admitted %v, retry at %v", tk.OK(), retryAt)
+	if ok, retryAt := g.Admit(&kgo.Record{}, now.Add(4*time.Second), 0); ok || !retryAt.Equal(s.ReopensAt) {
+		t.Fatalf("before reopensAt: admitted %v, retry at %v", ok, retryAt)
 	}
 	wait := 5 * time.Second
 	for _, want := range []time.Duration{10, 20, 40, 80, 160, 300, 300} {
 		now = now.Add(wait)
-		probe, _, _ := g.Try(now)
-		if second, _, _ := g.Try(now); !probe.OK() || second.OK() {
-			t.Fatalf("at reopensAt: probe %v, second request %v; want exactly one", probe.OK(), second.OK())
+		probe := &kgo.Record{}
+		ok, _ := g.Admit(probe, now, 0)
+		if second, _ := g.Admit(&kgo.Record{}, now, 1); !ok || second {
+			t.Fatalf("at reopensAt: probe %v, second request %v; want exactly one", ok, second)
 		}
 		g.Done(probe, Verdict{Kind: Failure}, now)
 		wait = want * time.Second
@@ -96,17 +97,17 @@ func TestBreakerSlowStart(t *testing.T) {
 	send(t, g, now, Success) // the probe
 	var rounds []int
 	for round := 0; round < 6; round++ {
-		var tickets []Ticket
+		var running []*kgo.Record
 		for {
-			tk, _, _ := g.Try(now)
-			if !tk.OK() {
+			r := &kgo.Record{}
+			if ok, _ := g.Admit(r, now, len(running)); !ok {
 				break
 			}
-			tickets = append(tickets, tk)
+			running = append(running, r)
 		}
-		rounds = append(rounds, len(tickets))
-		for _, tk := range tickets {
-			g.Done(tk, Verdict{Kind: Success}, now)
+		rounds = append(rounds, len(running))
+		for _, r := range running {
+			g.Done(r, Verdict{Kind: Success}, now)
 		}
 	}
 	want := []int{1, 2, 4, 8, 8, 8}
@@ -159,15 +160,16 @@ func TestBreakerDisabled(t *testing.T) {
 func TestGateThrottled(t *testing.T) {
 	var rec recorder
 	g := rec.gate(testConnector(nil))
-	tk, _, _ := g.Try(t0)
+	r := &kgo.Record{}
+	g.Admit(r, t0, 0)
 	until := t0.Add(3 * time.Second)
-	g.Done(tk, Verdict{Kind: Throttled, Until: until}, t0)
+	g.Done(r, Verdict{Kind: Throttled, Until: until}, t0)
 	s := g.Status(t0)
 	if s.State != StateThrottled || !s.Until.Equal(until) {
 		t.Fatalf("state %+v, want THROTTLED until +3s", s)
 	}
-	if tk, retryAt, _ := g.Try(t0.Add(time.Second)); tk.OK() || !retryAt.Equal(until) {
-		t.Fatalf("while throttled: admitted %v, retry at %v", tk.OK(), retryAt)
+	if ok, retryAt := g.Admit(&kgo.Record{}, t0.Add(time.Second), 0); ok || !retryAt.Equal(until) {
+		t.Fatalf("while throttled: admitted %v, retry at %v", ok, retryAt)
 	}
 	send(t, g, until, Success)
 	if want := []State{StateThrottled, StateActive}; len(rec.changes) != 2 || rec.changes[1] != want[1] {
@@ -180,13 +182,12 @@ func TestGateThrottled(t *testing.T) {
 func TestGateGoneThenEnable(t *testing.T) {
 	var told []Admin
 	g := NewGate(GateConfig{Connector: testConnector(nil), OnSystemDisable: func(a Admin) { told = append(told, a) }})
-	tk, _, _ := g.Try(t0)
-	g.Done(tk, Verdict{Kind: Gone}, t0)
+	send(t, g, t0, Gone)
 	s := g.Status(t0)
 	if s.State != StateSystemDisabled || s.Reason != "the endpoint answered 410 Gone" || len(told) != 1 || told[0].State != StateSystemDisabled {
 		t.Fatalf("after 410: %+v, told the store %+v", s, told)
 	}
-	if tk, _, _ := g.Try(t0.Add(time.Hour)); tk.OK() {
+	if ok, _ := g.Admit(&kgo.Record{}, t0.Add(time.Hour), 0); ok {
 		t.Fatal("a SYSTEM_DISABLED connector was admitted")
 	}
 	g.SetAdmin(Admin{State: StateActive}, t0.Add(time.Hour))
@@ -222,29 +223,36 @@ func TestGateHCLDisabledWins(t *testing.T) {
 	}
 }
 
-// Wait returns ErrExpired at the record's deadline while disabled, and a
-// ticket as soon as the connector is enabled.
-func TestGateWait(t *testing.T) {
-	g := NewGate(GateConfig{Connector: testConnector(nil)})
-	g.SetAdmin(Admin{State: StateUserDisabled}, time.Now())
-	if _, err := g.Wait(context.Background(), time.Now().Add(20*time.Millisecond)); !errors.Is(err, ErrExpired) {
-		t.Fatalf("Wait while disabled: %v, want ErrExpired", err)
+// A held gate (store not read yet) and a disabled one admit nothing and
+// say no time; the wake functions run when either ends, and when a probe
+// ends.
+func TestGateWakes(t *testing.T) {
+	g := NewGate(GateConfig{Connector: testConnector(func(c *pipeline.Connector) { c.CircuitBreaker.MinRequests = 1 }), Held: true})
+	wakes := 0
+	g.OnWake(func() { wakes++ })
+	if ok, retryAt := g.Admit(&kgo.Record{}, t0, 0); ok || !retryAt.IsZero() {
+		t.Fatalf("held: admitted %v retry at %v", ok, retryAt)
 	}
-	got := make(chan error, 1)
-	go func() {
-		tk, err := g.Wait(context.Background(), time.Time{})
-		g.Release(tk)
-		got <- err
-	}()
-	g.SetAdmin(Admin{State: StateActive}, time.Now())
-	if err := <-got; err != nil {
-		t.Fatalf("Wait after enable: %v", err)
+	g.Unhold(t0)
+	g.SetAdmin(Admin{State: StateUserDisabled}, t0)
+	if ok, retryAt := g.Admit(&kgo.Record{}, t0, 0); ok || !retryAt.IsZero() {
+		t.Fatalf("disabled: admitted %v retry at %v", ok, retryAt)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.SetAdmin(Admin{State: StateUserDisabled}, time.Now())
-	cancel()
-	if _, err := g.Wait(ctx, time.Time{}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Wait with ctx ended: %v", err)
+	g.SetAdmin(Admin{State: StateActive}, t0)
+	if wakes != 3 {
+		t.Fatalf("%d wakes after unhold, disable, enable; want 3", wakes)
+	}
+	send(t, g, t0, Failure) // opens
+	probe := &kgo.Record{}
+	if ok, _ := g.Admit(probe, t0.Add(5*time.Second), 0); !ok {
+		t.Fatal("no probe at reopensAt")
+	}
+	g.Release(probe) // never sent: the next record may probe
+	if wakes != 5 {
+		t.Fatalf("%d wakes, want 5 (state change, released probe)", wakes)
+	}
+	if ok, _ := g.Admit(&kgo.Record{}, t0.Add(5*time.Second), 0); !ok {
+		t.Fatal("no probe after the first was released")
 	}
 }
 
@@ -260,8 +268,9 @@ func TestGateRateLimit(t *testing.T) {
 		start := time.Now()
 		n := 0
 		for now := start; now.Before(start.Add(10 * time.Second)); now = now.Add(time.Millisecond) {
-			if tk, retryAt, _ := g.Try(now); tk.OK() {
-				g.Done(tk, Verdict{Kind: Success}, now)
+			r := &kgo.Record{}
+			if ok, retryAt := g.Admit(r, now, 0); ok {
+				g.Done(r, Verdict{Kind: Success}, now)
 				n++
 			} else if retryAt.IsZero() || !retryAt.After(now) {
 				t.Fatalf("refused without a time to retry: %v", retryAt)

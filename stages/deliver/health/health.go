@@ -16,7 +16,8 @@ type Config struct {
 	// Connectors are the loaded connectors.
 	Connectors []*pipeline.Connector
 	// Store keeps the cluster-wide states; nil keeps them in this
-	// process only (tests, and processes that deliver nothing).
+	// process only (tests). With a store, gates admit nothing until Run
+	// has seen the store read to its end.
 	Store *Store
 	// Metrics records states and time to loss; may be nil.
 	Metrics *metrics.Metrics
@@ -60,6 +61,7 @@ func New(cfg Config) *Health {
 		log := h.log.With("connector", c.Name)
 		ch.gate = NewGate(GateConfig{
 			Connector: c,
+			Held:      cfg.Store != nil,
 			OnChange: func(from, to Status) {
 				ch.metrics.SetState(string(to.State), states)
 				logChange(log, from, to)

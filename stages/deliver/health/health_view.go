@@ -52,11 +52,20 @@ func (ch *connectorHealth) oldestTime() time.Time {
 // Name returns "health", the name the runner shows.
 func (h *Health) Name() string { return "health" }
 
-// Run is the per-process health timer: every interval it lets each gate
+// Run first lets the gates admit once the store has been read to its
+// end. Then it is the per-process health timer: every second it lets each gate
 // notice time-based changes (a throttle that ended, reported with its log
 // line and metric) and publishes time to loss. It returns nil when ctx
 // ends.
 func (h *Health) Run(ctx context.Context) error {
+	if h.cfg.Store != nil {
+		if err := h.cfg.Store.WaitCaughtUp(ctx); err != nil {
+			return nil // ctx ended
+		}
+		for _, name := range h.names {
+			h.gates[name].gate.Unhold(time.Now())
+		}
+	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
