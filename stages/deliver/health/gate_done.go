@@ -112,4 +112,3 @@ func (g *Gate) Admin() Admin {
 	defer g.mu.Unlock()
 	return g.admin
 }
-
