@@ -33,6 +33,9 @@ type Result struct {
 	Err string
 	// Took is the request's duration.
 	Took time.Duration
+	// RetryAfter is the answer's Retry-After header, "" when absent or
+	// the answer is a 2xx.
+	RetryAfter string
 }
 
 // Sender POSTs webhook bodies to one connector's endpoint. It is safe for
@@ -111,6 +114,7 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 	res.OK = res.Class == "2xx"
 	if !res.OK {
 		res.Err = resp.Status
+		res.RetryAfter = resp.Header.Get("Retry-After")
 	}
 	return res
 }
