@@ -66,7 +66,8 @@ func (p *Process) groups() []string {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck}
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck,
+		Health: p.health, Token: p.opts.IngestToken}
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
 			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,

@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 	"github.com/hookpipe/hookpipe/stages/ingest"
 )
 
@@ -63,6 +64,8 @@ type Process struct {
 	admin    *kgo.Client
 	runner   *Runner
 	metrics  *metrics.Metrics
+	store    *health.Store  // connectors' cluster-wide states
+	health   *health.Health // connectors' gates
 	server   *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -118,6 +121,9 @@ func (p *Process) setup(ctx context.Context) error {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
+	if err := p.setupHealth(ctx, adm); err != nil {
+		return err
+	}
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
 		return fmt.Errorf("topics: %w", err)
@@ -126,7 +132,7 @@ func (p *Process) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.runner = NewRunner(p.log, stages...)
+	p.runner = NewRunner(p.log, append(stages, p.healthStages()...)...)
 	p.metrics.Registry().MustRegister(metrics.NewLagCollector(adm, p.groups()))
 	p.ln, err = net.Listen("tcp", p.opts.Listen)
 	if err != nil {
