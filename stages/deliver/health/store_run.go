@@ -66,7 +66,9 @@ func (s *Store) endOffsets(ctx context.Context) (map[int32]int64, error) {
 			})
 			return ends, nil
 		}
-		s.log.Warn("state store: cannot list the state topic's end; retrying", "topic", s.cfg.Topic, "err", err)
+		if ctx.Err() == nil {
+			s.log.Warn("state store: cannot list the state topic's end; retrying", "topic", s.cfg.Topic, "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("state store: %w", ctx.Err())
