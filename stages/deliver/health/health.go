@@ -23,6 +23,10 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Logger logs every state change; default slog.Default().
 	Logger *slog.Logger
+	// Partitions returns the partition count of each of a connector's
+	// topics, to compute this process's share of its rate limit. Default
+	// 12.
+	Partitions func(*pipeline.Connector) int
 }
 
 // Health holds every connector's Gate in one process and ties them to the
@@ -31,10 +35,11 @@ type Config struct {
 // timer that notices states that change with time (a throttle that ends)
 // and publishes time to loss.
 type Health struct {
-	cfg   Config
-	log   *slog.Logger
-	gates map[string]*connectorHealth
-	names []string
+	cfg     Config
+	log     *slog.Logger
+	gates   map[string]*connectorHealth
+	names   []string
+	sources []StatsSource
 }
 
 // connectorHealth is one connector's gate and time-to-loss snapshot.
@@ -112,8 +117,12 @@ func (h *Health) persist(name string, a Admin) {
 	}
 }
 
-// Gate returns the named connector's gate, nil for an unknown name.
+// Gate returns the named connector's gate, nil for an unknown name or a
+// nil Health.
 func (h *Health) Gate(name string) *Gate {
+	if h == nil {
+		return nil
+	}
 	if ch := h.gates[name]; ch != nil {
 		return ch.gate
 	}

@@ -67,3 +67,21 @@ func TestHealthChangesAreSeen(t *testing.T) {
 func metricsState(m *metrics.Metrics, connector, state string) prometheus.Collector {
 	return m.StateGauge(connector, state)
 }
+
+// Tick takes each connector's share of its rate limit from the
+// partitions its consumers were assigned here, and its time to loss from
+// the earliest expiry they hold.
+func TestHealthTickFromSources(t *testing.T) {
+	c := testConnector(func(c *pipeline.Connector) { c.RateLimit = 120 })
+	h := New(Config{Connectors: []*pipeline.Connector{c}, Partitions: func(*pipeline.Connector) int { return 4 }})
+	now := time.UnixMilli(time.Now().UnixMilli())
+	h.AddSource(func(fn func(string, int, time.Time)) { fn("c", 2, now.Add(50*time.Minute)) }) // deliver: 2 of 4
+	h.AddSource(func(fn func(string, int, time.Time)) { fn("c", 4, time.Time{}) })             // retry: 4 of 8, nothing pending
+	h.Tick(now)
+	if got := h.Gate("c").Limiter().Rate(); got != 60 {
+		t.Errorf("rate %v, want 120 × 6/12 = 60", got)
+	}
+	if v, _ := h.View("c", now); v.OldestPending != 10*time.Minute || v.ExpiresIn != 50*time.Minute {
+		t.Errorf("oldest %v expires in %v, want 10m and 50m", v.OldestPending, v.ExpiresIn)
+	}
+}

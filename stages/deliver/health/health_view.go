@@ -77,12 +77,3 @@ func (h *Health) Run(ctx context.Context) error {
 		}
 	}
 }
-
-// Tick does one round of Run's work at now.
-func (h *Health) Tick(now time.Time) {
-	for _, name := range h.names {
-		ch := h.gates[name]
-		ch.gate.Status(now)
-		ch.metrics.SetTimeToLoss(ch.oldestTime(), ch.conn.Retry.MaxAge, now)
-	}
-}
