@@ -46,7 +46,9 @@ func TestStateAgreedAndKept(t *testing.T) {
 	rc := newReceiver(t, nil)
 	e.connector("shared", `url = "`+rc.URL+`"`)
 	a := e.start()
+	waitReady(t, a)
 	b := e.start("deliver", "retry")
+	waitReady(t, b)
 	control(t, a, "shared", "disable")
 	began := time.Now()
 	waitFor(t, 10*time.Second, "the other process to see USER_DISABLED", func() bool {

@@ -76,9 +76,3 @@ func TimeToLoss(oldest time.Time, maxAge time.Duration, now time.Time) (age, lef
 	age = max(now.Sub(oldest), 0)
 	return age, max(maxAge-age, 0)
 }
-
-// StateGauge returns the hookpipe_connector_state series of a connector
-// and state, for tests.
-func (m *Metrics) StateGauge(connector, state string) prometheus.Gauge {
-	return m.health.state.WithLabelValues(connector, state)
-}

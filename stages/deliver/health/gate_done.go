@@ -105,10 +105,3 @@ func (g *Gate) SetAdmin(a Admin, now time.Time) {
 	g.mu.Unlock()
 	callAll(wakes)
 }
-
-// Admin returns the cluster-wide state this gate last applied.
-func (g *Gate) Admin() Admin {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.admin
-}

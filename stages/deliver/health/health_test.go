@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
 )
@@ -26,9 +23,7 @@ func TestHealthChangesAreSeen(t *testing.T) {
 		Connectors: []*pipeline.Connector{testConnector(nil)},
 		Metrics:    m, Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	state := func() float64 {
-		return testutil.ToFloat64(metricsState(m, "c", "USER_DISABLED"))
-	}
+	state := func() float64 { return stateMetric(t, m, "c", "USER_DISABLED") }
 	ctx := context.Background()
 	if err := h.SetAdmin(ctx, "c", Admin{State: StateUserDisabled, Reason: "by API"}); err != nil {
 		t.Fatal(err)
@@ -64,8 +59,28 @@ func TestHealthChangesAreSeen(t *testing.T) {
 	}
 }
 
-func metricsState(m *metrics.Metrics, connector, state string) prometheus.Collector {
-	return m.StateGauge(connector, state)
+// stateMetric reads hookpipe_connector_state{connector, state} from m.
+func stateMetric(t *testing.T, m *metrics.Metrics, connector, state string) float64 {
+	t.Helper()
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hookpipe_connector_state" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range mt.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["connector"] == connector && labels["state"] == state {
+				return mt.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
 }
 
 // Tick takes each connector's share of its rate limit from the
