@@ -8,11 +8,10 @@ import (
 
 // healthVecs are the endpoint-health collectors.
 type healthVecs struct {
-	state        *prometheus.GaugeVec
-	throttled    *prometheus.CounterVec
-	oldest       *prometheus.GaugeVec
-	untilExpiry  *prometheus.GaugeVec
-	stateChanges *prometheus.CounterVec
+	state       *prometheus.GaugeVec
+	throttled   *prometheus.CounterVec
+	oldest      *prometheus.GaugeVec
+	untilExpiry *prometheus.GaugeVec
 }
 
 func newHealthVecs(f factory) *healthVecs {
@@ -25,12 +24,10 @@ func newHealthVecs(f factory) *healthVecs {
 			"Age of the connector's oldest event not yet delivered in this process (main topic and retry tiers); 0 when none.", "connector"),
 		untilExpiry: f.gaugeVec("hookpipe_seconds_until_expiry",
 			"Time left before the connector's oldest pending event reaches max_age and goes to the DLQ; max_age when none.", "connector"),
-		stateChanges: f.counterVec("hookpipe_connector_state_changes_total",
-			"Changes of the connector's state, by the state entered.", "connector", "state"),
 	}
 }
 
-// SetState records that the connector entered state; states lists every
+// SetState records the connector's current state; states lists every
 // state, each exported as its own series (1 for the current one).
 func (c *ConnectorMetrics) SetState(state string, states []string) {
 	if c == nil {
@@ -44,7 +41,6 @@ func (c *ConnectorMetrics) SetState(state string, states []string) {
 		}
 		h.state.WithLabelValues(c.name, s).Set(v)
 	}
-	h.stateChanges.WithLabelValues(c.name, state).Inc()
 }
 
 // Throttled records an answer that throttled the connector. The request
