@@ -23,9 +23,9 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Logger logs every state change; default slog.Default().
 	Logger *slog.Logger
-	// Partitions returns the partition count of each of a connector's
-	// topics, to compute this process's share of its rate limit. Default
-	// 12.
+	// Partitions returns how many partitions a connector has over its
+	// main topic and retry tiers, to compute this process's share of its
+	// rate limit. Default 12 per topic.
 	Partitions func(*pipeline.Connector) int
 }
 

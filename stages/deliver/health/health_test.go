@@ -88,7 +88,7 @@ func stateMetric(t *testing.T, m *metrics.Metrics, connector, state string) floa
 // the earliest expiry they hold.
 func TestHealthTickFromSources(t *testing.T) {
 	c := testConnector(func(c *pipeline.Connector) { c.RateLimit = 120 })
-	h := New(Config{Connectors: []*pipeline.Connector{c}, Partitions: func(*pipeline.Connector) int { return 4 }})
+	h := New(Config{Connectors: []*pipeline.Connector{c}, Partitions: func(*pipeline.Connector) int { return 12 }})
 	now := time.UnixMilli(time.Now().UnixMilli())
 	h.AddSource(func(fn func(string, int, time.Time)) { fn("c", 2, now.Add(50*time.Minute)) }) // deliver: 2 of 4
 	h.AddSource(func(fn func(string, int, time.Time)) { fn("c", 4, time.Time{}) })             // retry: 4 of 8, nothing pending

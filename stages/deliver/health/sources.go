@@ -52,9 +52,8 @@ func (h *Health) Tick(now time.Time) {
 // totalPartitions is the number of a connector's partitions over its
 // main topic and retry tiers.
 func (h *Health) totalPartitions(ch *connectorHealth) int {
-	per := 12
 	if h.cfg.Partitions != nil {
-		per = h.cfg.Partitions(ch.conn)
+		return h.cfg.Partitions(ch.conn)
 	}
-	return per * (1 + len(ch.conn.Retry.Backoff))
+	return 12 * (1 + len(ch.conn.Retry.Backoff))
 }
