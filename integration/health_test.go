@@ -49,8 +49,8 @@ func TestStateAgreedAndKept(t *testing.T) {
 	waitReady(t, a)
 	b := e.start("deliver", "retry")
 	waitReady(t, b)
+	began := time.Now() // :disable answers once Kafka stored the state
 	control(t, a, "shared", "disable")
-	began := time.Now()
 	waitFor(t, 10*time.Second, "the other process to see USER_DISABLED", func() bool {
 		s, _ := connectorState(t, b, "shared")
 		return s == "USER_DISABLED"
