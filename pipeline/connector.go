@@ -41,7 +41,8 @@ type Connector struct {
 	// cluster; 0 means no limit.
 	RateLimit float64
 	// DisableAfter puts the connector in SYSTEM_DISABLED after this long
-	// of attempts without a single 2xx. Default 120h.
+	// of attempts without a single 2xx. Default 120h; 0 (a Connector not
+	// made by the loader) never disables.
 	DisableAfter time.Duration
 	// TLS, from the tls block, adds CA roots and a client certificate for
 	// https endpoints; nil uses the system roots. Verification is always

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -36,7 +37,15 @@ type breaker struct {
 	maxInFlight int
 }
 
+// newBreaker returns a closed breaker; zero fields of cfg (a connector
+// not made by the config loader) take the defaults.
 func newBreaker(cfg pipeline.CircuitBreaker, maxInFlight int) *breaker {
+	def := pipeline.DefaultCircuitBreaker()
+	cfg.FailureRatio = cmp.Or(cfg.FailureRatio, def.FailureRatio)
+	cfg.MinRequests = cmp.Or(cfg.MinRequests, def.MinRequests)
+	cfg.Window = cmp.Or(cfg.Window, def.Window)
+	cfg.Cooldown = cmp.Or(cfg.Cooldown, def.Cooldown)
+	maxInFlight = cmp.Or(maxInFlight, pipeline.DefaultMaxInFlight)
 	return &breaker{
 		cfg: cfg, width: max(cfg.Window/windowBuckets, time.Millisecond),
 		cooldown: cfg.Cooldown, limit: maxInFlight, maxInFlight: maxInFlight,
