@@ -57,7 +57,9 @@ func NewAPI(cfg APIConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
 	})
-	registerControl(mux, cfg)
+	if h := connectorActions(cfg, nil); h != nil {
+		mux.Handle("POST /v1/connectors/{action}", h)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

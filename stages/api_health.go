@@ -55,45 +55,56 @@ func (cfg APIConfig) view(c *pipeline.Connector) ConnectorView {
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3fs", d.Seconds()) }
 
-// registerControl serves POST /v1/connectors/{name}:disable and :enable.
-// :disable stores USER_DISABLED; :enable stores ACTIVE, which also clears
+// connectorActions returns the handler of POST /v1/connectors/{action}
+// for "<name>:disable" and "<name>:enable", passing every other action to
+// next; nil when there is nothing to serve. :disable stores
+// USER_DISABLED; :enable stores ACTIVE, which also clears
 // SYSTEM_DISABLED. Both answer 200 with the connector's view once Kafka
 // acknowledged the state, 404 for an unknown connector or action, 401
 // without the token, and 503 when the state cannot be stored.
-func registerControl(mux *http.ServeMux, cfg APIConfig) {
+func connectorActions(cfg APIConfig, next http.Handler) http.Handler {
 	if cfg.Health == nil {
-		return
+		return next
 	}
 	auth := bearer(cfg.Token)
-	mux.HandleFunc("POST /v1/connectors/{action}", func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, verb, _ := strings.Cut(r.PathValue("action"), ":")
+		var a health.Admin
+		switch {
+		case verb == "disable":
+			a = health.Admin{State: health.StateUserDisabled, Reason: "disabled through the API"}
+		case verb == "enable":
+			a = health.Admin{State: health.StateActive}
+		case next != nil:
+			next.ServeHTTP(w, r)
+			return
+		default:
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("unknown action %q: use {name}:disable or {name}:enable", verb)})
+			return
+		}
 		if !auth(r) {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "unauthorized"})
 			return
 		}
-		name, verb, _ := strings.Cut(r.PathValue("action"), ":")
-		var a health.Admin
-		switch verb {
-		case "disable":
-			a = health.Admin{State: health.StateUserDisabled, Reason: "disabled through the API"}
-		case "enable":
-			a = health.Admin{State: health.StateActive}
-		default:
-			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("unknown action %q: use {name}:disable or {name}:enable", verb)})
+		setAdmin(w, r, cfg, name, a)
+	})
+}
+
+// setAdmin stores connector name's state and answers with its view.
+func setAdmin(w http.ResponseWriter, r *http.Request, cfg APIConfig, name string, a health.Admin) {
+	for _, c := range cfg.Connectors {
+		if c.Name != name {
+			continue
+		}
+		if err := cfg.Health.SetAdmin(r.Context(), name, a); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			return
 		}
-		for _, c := range cfg.Connectors {
-			if c.Name == name {
-				if err := cfg.Health.SetAdmin(r.Context(), name, a); err != nil {
-					writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
-					return
-				}
-				writeJSON(w, http.StatusOK, cfg.view(c))
-				return
-			}
-		}
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", name)})
-	})
+		writeJSON(w, http.StatusOK, cfg.view(c))
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", name)})
 }
 
 // bearer returns a check of "Authorization: Bearer <token>"; with no
