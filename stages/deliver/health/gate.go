@@ -33,8 +33,9 @@ type GateConfig struct {
 // circuit breaker with its slow-start ramp, and the rate limit. All
 // methods are safe for concurrent use; a per-connector lock guards them.
 type Gate struct {
-	cfg GateConfig
-	lim *Limiter
+	cfg       GateConfig
+	lim       *Limiter
+	hclReason string // why HCL disables the connector; "" when it does not
 
 	mu            sync.Mutex
 	br            *breaker
@@ -59,13 +60,10 @@ func NewGate(cfg GateConfig) *Gate {
 		held:  cfg.Held,
 	}
 	if c.Disabled {
-		g.last = Status{State: StateUserDisabled, Reason: hclReason(c)}
+		g.hclReason = fmt.Sprintf("disabled = true in %s", c.File)
+		g.last = Status{State: StateUserDisabled, Reason: g.hclReason}
 	}
 	return g
-}
-
-func hclReason(c *pipeline.Connector) string {
-	return fmt.Sprintf("disabled = true in %s", c.File)
 }
 
 // Limiter returns the gate's rate limiter.
@@ -81,8 +79,8 @@ func (g *Gate) Status(now time.Time) Status {
 // status computes the state at now; g.mu is held.
 func (g *Gate) status(now time.Time) Status {
 	switch {
-	case g.cfg.Connector.Disabled:
-		return Status{State: StateUserDisabled, Reason: hclReason(g.cfg.Connector)}
+	case g.hclReason != "":
+		return Status{State: StateUserDisabled, Reason: g.hclReason}
 	case g.admin.Disabled():
 		return Status{State: g.admin.State, Reason: g.admin.Reason}
 	case now.Before(g.throttleUntil):
