@@ -16,7 +16,6 @@ import (
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -30,6 +29,9 @@ type Options struct {
 	// Brokers are real Kafka seed brokers. Default: none, an embedded kfake
 	// broker is started in this process.
 	Brokers []string
+	// Security is the TLS and SASL for Brokers; the bench's own client and
+	// every pipeline subprocess (through HOOKPIPE_KAFKA_* variables) use it.
+	Security kafka.Security
 	// Scenarios lists the scenarios to run, by name. Default: all of
 	// ScenarioNames, in that order.
 	Scenarios []string
@@ -39,6 +41,9 @@ type Options struct {
 	Sizes Sizes
 	// Partitions of the topics the pipeline creates. Default 12.
 	Partitions int
+	// MaxInFlightTotal is the pipeline's --max-in-flight-total; 0 keeps
+	// its default.
+	MaxInFlightTotal int
 	// ProfileDir, when set, makes every pipeline subprocess write CPU and
 	// heap profiles there, named <scenario>-<run>.{cpu,heap}.pprof.
 	ProfileDir string
@@ -116,7 +121,12 @@ func setup(opts Options) (*Bench, func(), error) {
 		closers = append(closers, c.Close)
 		b.brokers, broker = c.ListenAddrs(), "embedded kfake (in the bench process)"
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...))
+	kc := kafka.Config{Brokers: b.brokers, Security: opts.Security}
+	if err := kc.Preflight(context.Background()); err != nil {
+		release()
+		return nil, nil, err
+	}
+	cl, err := kc.NewClient()
 	if err != nil {
 		release()
 		return nil, nil, err

@@ -21,6 +21,8 @@ type procConfig struct {
 	Connectors  string // HCL written to the process's connectors dir
 	TopicPrefix string
 	Stages      string // --stages; empty: all
+	// ReadyTimeout bounds the wait for /readyz; default 60s.
+	ReadyTimeout time.Duration
 }
 
 // proc is one running 'hookpipe run' subprocess.
@@ -51,6 +53,7 @@ func (b *Bench) startPipeline(ctx context.Context, cfg procConfig) (*proc, error
 	p := &proc{addr: addr, logPath: filepath.Join(dir, "pipeline.log"), exited: make(chan struct{})}
 	cmd := exec.CommandContext(ctx, b.opts.Executable, b.runArgs(cfg, dir, addr)...)
 	ownGroup(cmd)
+	cmd.Env = append(os.Environ(), b.opts.Security.Environ()...)
 	cmd.Cancel = func() error { return killGroup(cmd.Process) }
 	cmd.WaitDelay = 5 * time.Second
 	logf, err := os.Create(p.logPath)
@@ -64,7 +67,7 @@ func (b *Bench) startPipeline(ctx context.Context, cfg procConfig) (*proc, error
 	}
 	p.cmd = cmd
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
-	if err := p.waitReady(ctx, 60*time.Second); err != nil {
+	if err := p.waitReady(ctx, cmpOr(cfg.ReadyTimeout, 60*time.Second)); err != nil {
 		p.kill()
 		return nil, err
 	}
@@ -77,6 +80,9 @@ func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 		"--partitions", strconv.Itoa(b.opts.Partitions), "--log-level", "warn"}
 	if cfg.Stages != "" {
 		args = append(args, "--stages", cfg.Stages)
+	}
+	if n := b.opts.MaxInFlightTotal; n > 0 {
+		args = append(args, "--max-in-flight-total", strconv.Itoa(n))
 	}
 	if d := b.opts.ProfileDir; d != "" {
 		base := filepath.Join(d, cfg.Name)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,8 +48,13 @@ func (r *recorder) expect(n int) {
 }
 
 // record notes the arrival of body at now (ns since t0).
-func (r *recorder) record(body []byte, now int64) {
+func (r *recorder) record(body []byte, now int64) { r.recordAt(0, body, now) }
+
+// recordAt notes the arrival of body at now as event base+seq, so that one
+// recorder can count the same events arriving for several connectors.
+func (r *recorder) recordAt(base int, body []byte, now int64) {
 	seq, sent, ok := parseEventID(body)
+	seq += base
 	if !ok || seq < 0 || seq >= len(r.lat) {
 		r.bad.Add(1)
 		return
@@ -129,6 +135,9 @@ func parseEventID(body []byte) (seq int, sent int64, ok bool) {
 type receiverConfig struct {
 	Latency     time.Duration // delay before each answer
 	FailureRate float64       // share of requests answered 503, 0 to 1
+	// Stride, when set, makes the last path element a connector index
+	// i, recorded as events i*Stride to (i+1)*Stride-1.
+	Stride int
 }
 
 // receiver is a minimal webhook endpoint on 127.0.0.1: it reads the body,
@@ -180,9 +189,22 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if r.rec != nil {
-		r.rec.record(buf.Bytes(), int64(time.Since(r.rec.t0)))
+		r.rec.recordAt(r.base(req.URL.Path), buf.Bytes(), int64(time.Since(r.rec.t0)))
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// base returns the first event index of the connector a path names, 0
+// without a Stride; -len(lat) (recorded as bad) for a bad path.
+func (r *receiver) base(path string) int {
+	if r.cfg.Stride == 0 {
+		return 0
+	}
+	i, err := strconv.Atoi(path[strings.LastIndexByte(path, '/')+1:])
+	if err != nil || i < 0 {
+		return -len(r.rec.lat)
+	}
+	return i * r.cfg.Stride
 }
 
 // errIncomplete marks a run in which not every event arrived in time.

@@ -56,6 +56,15 @@ type RunResult struct {
 	AvgBodyBytes int `json:"avgBodyBytes,omitempty"`
 	// PeakRSSBytes is the pipeline process's VmHWM at the run's end.
 	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	// Connectors, ReadySeconds (process start to /readyz 200),
+	// CPUMicrosPerDelivery (the pipeline process's user+system CPU from
+	// the first request to the last delivery, per delivery) and
+	// IdleCPUPercent (its CPU, in % of one core, over 10 s without load
+	// after the run) are set by the connectors scenario.
+	Connectors           int     `json:"connectors,omitempty"`
+	ReadySeconds         float64 `json:"readySeconds,omitempty"`
+	CPUMicrosPerDelivery float64 `json:"cpuMicrosPerDelivery,omitempty"`
+	IdleCPUPercent       float64 `json:"idleCpuPercent,omitempty"`
 	// Notes qualify this run.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -88,10 +97,37 @@ func WriteTable(w io.Writer, results []Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := writeConnectorsTable(w, results); err != nil {
+		return err
+	}
 	for _, r := range results {
 		writeDetails(w, r)
 	}
 	return nil
+}
+
+// writeConnectorsTable writes the connectors scenario's figures, one row
+// per connector count, when it ran.
+func writeConnectorsTable(w io.Writer, results []Result) error {
+	var runs []RunResult
+	for _, r := range results {
+		for _, run := range r.Runs {
+			if run.Connectors > 0 {
+				runs = append(runs, run)
+			}
+		}
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "connectors\tstart to ready\tdeliveries\tlost\tdeliveries/s\tCPU per delivery\tpeak RSS\tidle CPU\t")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%d\t%.2f s\t%d\t%d\t%s\t%.0f µs\t%.0f MiB\t%.1f %%\t\n", r.Connectors, r.ReadySeconds, r.Delivered,
+			r.Events-r.Delivered, num(r.EventsPerSec), r.CPUMicrosPerDelivery, float64(r.PeakRSSBytes)/(1<<20), r.IdleCPUPercent)
+	}
+	return tw.Flush()
 }
 
 func tableRow(scenario string, r RunResult) string {

@@ -40,6 +40,13 @@ type Sizes struct {
 	// BacklogEvents is how many events the backlog scenario queues.
 	// Default 1,000,000 (quick: 50,000).
 	BacklogEvents int `json:"backlogEvents"`
+	// ConnectorCounts are the connectors scenario's connector counts.
+	// Default 1, 10, 100, 1000 (quick: 1, 10, 100).
+	ConnectorCounts []int `json:"connectorCounts"`
+	// ConnectorDeliveries is how many deliveries each run of the
+	// connectors scenario makes, spread evenly over its connectors.
+	// Default 120,000 (quick: 30,000).
+	ConnectorDeliveries int `json:"connectorDeliveries"`
 }
 
 // Defaults are the sizes of a full run: a few minutes.
@@ -49,6 +56,7 @@ func Defaults() Sizes {
 		Rate: 1000, Duration: 20 * time.Second, RateBatch: 10,
 		SlowLatency: 250 * time.Millisecond, SlowEvents: 40_000, SequentialFor: 10 * time.Second,
 		IsolationEvents: 100_000, BacklogEvents: 1_000_000,
+		ConnectorCounts: []int{1, 10, 100, 1000}, ConnectorDeliveries: 120_000,
 	}
 }
 
@@ -57,6 +65,7 @@ func QuickDefaults() Sizes {
 	s := Defaults()
 	s.Events, s.Duration, s.SlowEvents, s.SequentialFor = 20_000, 4*time.Second, 12_000, 3*time.Second
 	s.IsolationEvents, s.BacklogEvents = 20_000, 50_000
+	s.ConnectorCounts, s.ConnectorDeliveries = []int{1, 10, 100}, 30_000
 	return s
 }
 
@@ -75,6 +84,10 @@ func (s Sizes) withDefaults(def Sizes) Sizes {
 	or(&s.SlowEvents, def.SlowEvents)
 	or(&s.IsolationEvents, def.IsolationEvents)
 	or(&s.BacklogEvents, def.BacklogEvents)
+	or(&s.ConnectorDeliveries, def.ConnectorDeliveries)
+	if len(s.ConnectorCounts) == 0 {
+		s.ConnectorCounts = def.ConnectorCounts
+	}
 	if s.Rate <= 0 {
 		s.Rate = def.Rate
 	}
@@ -94,8 +107,13 @@ func (s Sizes) check() error {
 		return fmt.Errorf("batch %d: want at most 1000, the pipeline's --max-events", max(s.Batch, s.RateBatch))
 	case s.MaxInFlight > 100_000:
 		return fmt.Errorf("max in flight %d: want at most 100000", s.MaxInFlight)
-	case s.Events > 50_000_000 || s.BacklogEvents > 50_000_000:
+	case s.Events > 50_000_000 || s.BacklogEvents > 50_000_000 || s.ConnectorDeliveries > 50_000_000:
 		return fmt.Errorf("events: want at most 50,000,000 per scenario")
+	}
+	for _, n := range s.ConnectorCounts {
+		if n < 1 || n > 10_000 {
+			return fmt.Errorf("connectors count %d: want 1 to 10000", n)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,7 @@
 connector "dev-all" {
   url              = "http://127.0.0.1:9999/hooks/all"
   labels           = ["name", "room"]
-  signature_secret = env("HOOKPIPE_DEV_SECRET")
+  signature_secret = env("HOOKPIPE_DEV_SECRET", "dev-secret")
   headers          = { "X-Source" = "hookpipe-dev" }
   max_in_flight    = 200
   retry {

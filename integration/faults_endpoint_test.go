@@ -198,8 +198,8 @@ func TestFaultStuckEndpoint(t *testing.T) {
 	if longest > timeout+5*time.Second {
 		t.Errorf("a stuck request was held %s; the connector timeout is %s", longest, timeout)
 	}
-	waitCommitted(t, e, e.topics().DeliverGroup("stuck"), e.topics().Connector("stuck"))
-	waitCommitted(t, e, e.topics().RetryGroup("stuck"), e.topics().Retry("stuck", 0))
+	waitCommitted(t, e, e.topics().DeliverGroup(), e.topics().Connector("stuck"))
+	waitCommitted(t, e, e.topics().RetryGroup(), e.topics().Retry("stuck", 0))
 }
 
 // waitCommitted waits until group's committed offsets on topic reach the

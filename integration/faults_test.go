@@ -89,7 +89,7 @@ func TestFaultProcessCrash(t *testing.T) {
 			midDelivery++
 		}
 		fanLag, _, _ := committedLag(e.kafka(), e.topics().FanoutGroup(), e.topics().Events())
-		delLag, _, _ := committedLag(e.kafka(), e.topics().DeliverGroup("crash"), e.topics().Connector("crash"))
+		delLag, _, _ := committedLag(e.kafka(), e.topics().DeliverGroup(), e.topics().Connector("crash"))
 		p.kill()
 		t.Logf("kill %d: SIGKILL with %d acknowledged, %d delivered (this incarnation delivering: %v); uncommitted: fanout %d, deliver %d",
 			k, l.sentCount(), rc.delivered(), delivering, fanLag, delLag)
@@ -107,8 +107,9 @@ func TestFaultProcessCrash(t *testing.T) {
 // events Kafka did not take), and a client that retries until 202 loses
 // nothing once the broker is back.
 func TestFaultBrokerRestart(t *testing.T) {
-	if ok, why := localCluster(1); !ok {
-		t.Skip("needs the single-node kafka-local.sh broker as KAFKA_BROKERS, to stop and start it: " + why)
+	stopBroker, startBroker, why := brokerStopStart()
+	if stopBroker == nil {
+		t.Skip("skipped: " + why)
 	}
 	began := time.Now()
 	e := newEnv(t)
@@ -125,25 +126,40 @@ func TestFaultBrokerRestart(t *testing.T) {
 		down.Lock()
 		defer down.Unlock()
 		if stopped {
-			if _, err := kafkaLocal("", "start-node", "0"); err != nil {
+			if err := startBroker(); err != nil {
 				t.Errorf("restarting the broker after the test: %v", err)
 			}
 		}
 	})
+	// The load holds at half until the broker is down, so that the rest is
+	// sent while it is away however long stopping it takes.
+	brokerDown := make(chan struct{})
+	var downOnce sync.Once
+	release := func() { downOnce.Do(func() { close(brokerDown) }) }
+	defer release()
+	l.gate = func() {
+		if l.sentCount() >= n/2 {
+			select {
+			case <-brokerDown:
+			case <-ctx.Done():
+			}
+		}
+	}
 	wait := goLoad(ctx, l, n, 20*time.Millisecond)
 	waitFor(t, time.Minute, "a quarter of the load acknowledged", func() bool { return l.sentCount() >= n/4 })
 	down.Lock()
 	stopped = true
 	down.Unlock()
-	if _, err := kafkaLocal("", "stop-node", "0"); err != nil {
+	if err := stopBroker(); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	atStop := l.sentCount()
 	t.Logf("broker stopped with %d acknowledged", atStop)
 	waitFor(t, time.Minute, "a 503 from ingest while Kafka is away", func() bool { return l.answered(http.StatusServiceUnavailable) > 0 })
 	t.Logf("503 seen; %d acknowledged while the broker was down", l.sentCount()-atStop)
 	down.Lock()
-	_, err := kafkaLocal("", "start-node", "0")
+	err := startBroker()
 	stopped = err != nil
 	down.Unlock()
 	if err != nil {
@@ -220,18 +236,27 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	} else if os.Getenv("HOOKPIPE_FAULT_CLUSTER") != "1" {
 		return nil, "", "needs a three-node cluster (RF=3, min.insync.replicas=2): set HOOKPIPE_FAULT_CLUSTER=1 for the test to start one with kafka-local.sh, or point KAFKA_BROKERS at a running `kafka-local.sh up --brokers 3`; " + why3
 	}
-	state = filepath.Join(t.TempDir(), "kafka3")
-	// Its own ports, so that it runs beside the single broker CI starts.
-	t.Setenv("HOOKPIPE_KAFKA_PORT", "29092")
-	out, err := kafkaLocal(state, "up", "--brokers", "3")
+	// The cleanup reads dir, not the named result state: an early return sets
+	// state to "", and `kafka-local.sh down` with no state directory would
+	// stop the suite's own broker.
+	dir := filepath.Join(t.TempDir(), "kafka3")
+	// Its own ports, so that it runs beside the single broker CI starts:
+	// HOOKPIPE_FAULT_CLUSTER_PORT, default 29092 (29092-29094, controllers
+	// 29192-29194).
+	port := os.Getenv("HOOKPIPE_FAULT_CLUSTER_PORT")
+	if port == "" {
+		port = "29092"
+	}
+	t.Setenv("HOOKPIPE_KAFKA_PORT", port)
+	out, err := kafkaLocal(dir, "up", "--brokers", "3")
 	t.Cleanup(func() {
-		if _, err := kafkaLocal(state, "down"); err != nil {
+		if _, err := kafkaLocal(dir, "down"); err != nil {
 			t.Errorf("stopping the three-node cluster: %v", err)
 		}
 	})
 	if err != nil {
 		if strings.Contains(out, "already in use") {
-			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but ports 29092-29094 or 29192-29194 are taken: " + lastLine(out)
+			return nil, "", "HOOKPIPE_FAULT_CLUSTER=1 but the ports from " + port + " (HOOKPIPE_FAULT_CLUSTER_PORT) are taken: " + lastLine(out)
 		}
 		t.Fatalf("starting the three-node cluster: %v", err)
 	}
@@ -243,7 +268,7 @@ func threeNodeCluster(t *testing.T) (brokers []string, state, why string) {
 	if len(brokers) != 3 {
 		t.Fatalf("kafka-local.sh up printed no three brokers:\n%s", out)
 	}
-	return brokers, state, ""
+	return brokers, dir, ""
 }
 
 func lastLine(s string) string {
@@ -257,7 +282,7 @@ func lastLine(s string) string {
 func TestFaultBrokerLoss(t *testing.T) {
 	brokers, state, why := threeNodeCluster(t)
 	if brokers == nil {
-		t.Skip(why)
+		t.Skip("skipped: " + why)
 	}
 	began := time.Now()
 	e := newEnv(t)

@@ -54,7 +54,7 @@ func (e *env) connector(name, body string) {
 }
 
 func (e *env) kafka() kafka.Config {
-	return kafka.Config{Brokers: suiteBroker.addrs, ClientID: "hookpipe-it"}
+	return kafka.Config{Brokers: suiteBroker.addrs, ClientID: "hookpipe-it", Security: suiteBroker.security}
 }
 
 func (e *env) topics() pipeline.Topics { return pipeline.Topics{Prefix: e.prefix} }

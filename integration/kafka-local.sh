@@ -4,9 +4,15 @@
 # The broker jars come from Maven Central (via `mvn`) into a cache that is reused between
 # runs; each node runs as a plain `java` process started and stopped through pid files.
 #
-#   integration/kafka-local.sh up [--brokers 1|3]   start (or reuse) the cluster; waits until
+#   integration/kafka-local.sh up [--brokers 1|3] [--secure]
+#                                                   start (or reuse) the cluster; waits until
 #                                                   produce+consume work; last line of output is
-#                                                   KAFKA_BROKERS=<bootstrap list>
+#                                                   KAFKA_BROKERS=<bootstrap list>. --secure adds a
+#                                                   SASL_SSL listener per node (SCRAM-SHA-512/256,
+#                                                   PLAIN; a CA and certificates made for the run)
+#                                                   and prints the HOOKPIPE_KAFKA_* settings for it
+#                                                   as KEY=VALUE lines, KAFKA_BROKERS last (the
+#                                                   SASL_SSL list); see kafka-local-secure.sh
 #   integration/kafka-local.sh down [--keep]        stop the nodes it started; delete state
 #                                                   unless --keep
 #   integration/kafka-local.sh status               running / not running, per node
@@ -32,6 +38,8 @@
 #                            `up --brokers 3`)
 #   HOOKPIPE_KAFKA_HEAP      broker heap flags (default "-Xms256m -Xmx512m")
 #   HOOKPIPE_KAFKA_PROPS     optional file of extra server.properties lines appended to each node
+#   HOOKPIPE_KAFKA_SECURE_PORT  first SASL_SSL port with --secure (default first broker port + 10;
+#                            node K listens on +K)
 set -euo pipefail
 
 readonly KAFKA_VERSION="4.1.1"
@@ -60,8 +68,11 @@ usage() {
   cat >&2 <<'EOF'
 usage: integration/kafka-local.sh <command> [options]
 
-  up [--brokers 1|3]      start a local Apache Kafka (KRaft) cluster and wait until it is ready
-                          (BROKERS=N env also selects the count); prints KAFKA_BROKERS=... last
+  up [--brokers 1|3] [--secure]
+                          start a local Apache Kafka (KRaft) cluster and wait until it is ready
+                          (BROKERS=N env also selects the count); prints KAFKA_BROKERS=... last;
+                          --secure: also a SASL_SSL listener with SCRAM users, and
+                          the HOOKPIPE_KAFKA_* settings to reach it
   down [--keep]           stop the nodes started by `up`; remove state unless --keep
   status                  show whether the cluster is running
   stop-node K [--kill]    stop node K (0..N-1), SIGKILL at once with --kill
@@ -74,6 +85,9 @@ usage: integration/kafka-local.sh <command> [options]
 EOF
   exit 2
 }
+
+# shellcheck source=integration/kafka-local-secure.sh
+source "${SCRIPT_DIR}/kafka-local-secure.sh"
 
 # ---------------------------------------------------------------- prerequisites
 
@@ -238,9 +252,9 @@ write_server_properties() {
 process.roles=broker,controller
 node.id=${k}
 controller.quorum.voters=$(voters "${n}")
-listeners=PLAINTEXT://127.0.0.1:$(broker_port "${k}"),CONTROLLER://127.0.0.1:$(controller_port "${k}")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "${k}")
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$(broker_port "${k}"),CONTROLLER://127.0.0.1:$(controller_port "${k}")$(secure_listener "${k}")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(broker_port "${k}")$(secure_listener "${k}")
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=${dir}/data
@@ -265,6 +279,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 background.threads=4
 EOF
+  secure_properties >>"${dir}/server.properties"
   if [[ -n "${HOOKPIPE_KAFKA_PROPS:-}" ]]; then
     [[ -f "${HOOKPIPE_KAFKA_PROPS}" ]] || die "HOOKPIPE_KAFKA_PROPS=${HOOKPIPE_KAFKA_PROPS} is not a file"
     {
@@ -324,9 +339,10 @@ run_tool() {
 }
 
 format_node() {
-  local k="$1" cid="$2" dir
+  local k="$1" cid="$2" dir scram=()
   dir="$(node_dir "${k}")"
-  run_tool kafka.tools.StorageTool format -t "${cid}" -c "${dir}/server.properties" \
+  mapfile -t scram < <(scram_format_args)
+  run_tool kafka.tools.StorageTool format -t "${cid}" -c "${dir}/server.properties" "${scram[@]}" \
     >"${dir}/format.log" 2>&1 || {
     cat "${dir}/format.log" >&2
     die "formatting the storage of node ${k} failed"
@@ -464,7 +480,18 @@ print_summary() {
     log "node ${i}: pid $(node_pid "${i}" || echo '?') 127.0.0.1:$(broker_port "${i}") log $(node_log "${i}")"
   done
   log "Apache Kafka ${KAFKA_VERSION} (KRaft, ${n} node(s)) ready; state in ${STATE_DIR}"
-  printf 'KAFKA_BROKERS=%s\n' "$(bootstrap_list "${n}")"
+  print_env "${n}"
+}
+
+# print_env N: the KEY=VALUE lines a client needs, KAFKA_BROKERS last.
+print_env() {
+  local n="$1"
+  if is_secure; then
+    secure_env "${n}"
+    printf 'KAFKA_BROKERS=%s\n' "$(secure_bootstrap_list "${n}")"
+  else
+    printf 'KAFKA_BROKERS=%s\n' "$(bootstrap_list "${n}")"
+  fi
 }
 
 parse_brokers() {
@@ -473,6 +500,7 @@ parse_brokers() {
     case "$1" in
       --brokers) (($# >= 2)) || usage; n="$2"; shift 2 ;;
       --brokers=*) n="${1#--brokers=}"; shift ;;
+      --secure) shift ;;
       *) log "unknown option for up: $1"; usage ;;
     esac
   done
@@ -488,6 +516,7 @@ fresh_state() {
   cid="$(new_cluster_id)"
   printf '%s\n' "${cid}" >"${STATE_DIR}/cluster-id"
   write_broker_log4j
+  if ((WANT_SECURE)); then make_secure_material; fi
   for ((i = 0; i < n; i++)); do
     mkdir -p "$(node_dir "${i}")/data"
     write_server_properties "${i}" "${n}"
@@ -508,7 +537,7 @@ check_ports_free() {
   for ((i = 0; i < n; i++)); do
     if node_pid "${i}" >/dev/null; then continue; fi
     local p
-    for p in "$(broker_port "${i}")" "$(controller_port "${i}")"; do
+    for p in "$(broker_port "${i}")" "$(controller_port "${i}")" $( ((WANT_SECURE == 0)) || secure_port "${i}"); do
       port_open "${p}" && die "port 127.0.0.1:${p} is already in use by another process; stop it first"
     done
   done
@@ -516,12 +545,16 @@ check_ports_free() {
 }
 
 cmd_up() {
-  local n have running i t0=${SECONDS}
+  local n have running i t0=${SECONDS} a
   n="$(parse_brokers "$@")"
+  for a in "$@"; do [[ "${a}" != --secure ]] || WANT_SECURE=1; done
   have="$(state_brokers)"
   running="$(running_count "${have}")"
   if ((running > 0 && have != n)); then
     die "a ${have}-node cluster is already running from ${STATE_DIR}; run '$0 down' first"
+  fi
+  if ((running > 0)) && [[ "$(is_secure && echo 1 || echo 0)" != "${WANT_SECURE}" ]]; then
+    die "a cluster $(is_secure && echo with || echo without) --secure is already running from ${STATE_DIR}; run '$0 down' first"
   fi
   if ((running == n)); then
     log "already running (${n} node(s))"
@@ -533,7 +566,7 @@ cmd_up() {
   check_ports_free "${n}"
   # Three JVMs starting at once on a small machine take longer: allow more time.
   ((n < 3)) || TIMEOUT_S="${HOOKPIPE_KAFKA_TIMEOUT:-180}"
-  if ((have != n)) || [[ ! -f "${STATE_DIR}/formatted" ]]; then
+  if ((have != n)) || [[ ! -f "${STATE_DIR}/formatted" ]] || [[ "$(is_secure && echo 1 || echo 0)" != "${WANT_SECURE}" ]]; then
     fresh_state "${n}"
   else
     log "reusing existing state in ${STATE_DIR}"
@@ -544,6 +577,7 @@ cmd_up() {
   done
   log "started ${n} node(s); waiting up to ${TIMEOUT_S}s for produce+consume (log: $(node_log 0))"
   wait_ready "${n}"
+  secure_acls "${n}"
   log "ready in $((SECONDS - t0))s"
   print_summary "${n}"
 }
@@ -583,7 +617,7 @@ cmd_status() {
     fi
   done
   if ((n > 0 && up == n)); then
-    printf 'running: Apache Kafka %s, %s node(s), KAFKA_BROKERS=%s\n' "${KAFKA_VERSION}" "${n}" "$(bootstrap_list "${n}")"
+    printf 'running: Apache Kafka %s, %s node(s), KAFKA_BROKERS=%s\n' "${KAFKA_VERSION}" "${n}" "$(is_secure && secure_bootstrap_list "${n}" || bootstrap_list "${n}")"
     return 0
   fi
   if ((up > 0)); then
@@ -669,7 +703,7 @@ cmd_env() {
   if ((n == 0)) || (($(running_count "${n}") == 0)); then
     die "not running; run '$0 up' first"
   fi
-  printf 'KAFKA_BROKERS=%s\n' "$(bootstrap_list "${n}")"
+  print_env "${n}"
 }
 
 cmd_tool() {

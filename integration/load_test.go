@@ -22,6 +22,9 @@ type loader struct {
 	batch   int
 	targets func() []string // ingest addresses (host:port), tried in turn
 	client  *http.Client
+	// gate, when set, is called before each batch and may block: a test
+	// holds the load there until its fault is in place.
+	gate func()
 
 	mu       sync.Mutex
 	sent     []string
@@ -41,6 +44,9 @@ func (l *loader) run(ctx context.Context, n int, pause time.Duration) error {
 	defer l.client.CloseIdleConnections()
 	try := 0
 	for b := 0; b*l.batch < n; b++ {
+		if l.gate != nil {
+			l.gate()
+		}
 		body := events(fmt.Sprintf("%s_%d", l.tag, b), min(l.batch, n-b*l.batch))
 		for {
 			if ctx.Err() != nil {

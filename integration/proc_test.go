@@ -8,11 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
 // binary is the hookpipe binary the fault tests run as subprocesses, built
@@ -92,7 +95,8 @@ type proc struct {
 	name string
 	addr string
 	args []string
-	log  string // file both stdout and stderr append to
+	log  string   // file both stdout and stderr append to
+	env  []string // HOOKPIPE_KAFKA_* for its brokers, added to this process's environment
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -106,6 +110,10 @@ type proc struct {
 func (e *env) spawn(name string, brokers []string, extra ...string) *proc {
 	e.t.Helper()
 	p := &proc{t: e.t, name: name, addr: freeAddr(e.t), log: filepath.Join(e.t.TempDir(), name+".log")}
+	p.env = kafka.Security{}.Environ() // another cluster (the fault tests' own) is plaintext
+	if slices.Equal(brokers, suiteBroker.addrs) {
+		p.env = suiteBroker.security.Environ()
+	}
 	p.args = append([]string{"run",
 		"--brokers", strings.Join(brokers, ","),
 		"--listen", p.addr,
@@ -133,6 +141,7 @@ func (p *proc) start() {
 	}
 	defer f.Close()
 	cmd := exec.Command(bin, p.args...)
+	cmd.Env = append(os.Environ(), p.env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -61,13 +61,63 @@ func TestSecretsNeverShown(t *testing.T) {
 	}
 	done()
 	shown.WriteString(logs.String())
-	for _, secret := range []string{sigSecret, headerSecret, token} {
+	secrets := []string{sigSecret, headerSecret, token}
+	if sec := suiteBroker.security; sec.SASLPassword != "" || sec.SASLToken != "" {
+		secrets = append(secrets, sec.SASLPassword.Reveal(), sec.SASLToken.Reveal()) // the run above used them
+	}
+	for _, secret := range secrets {
+		if secret == "" {
+			continue
+		}
 		if strings.Contains(shown.String(), secret) {
 			t.Errorf("secret %q appears in the API, metrics or logs", secret)
 		}
 	}
 	if !strings.Contains(shown.String(), `"signed":true`) || !strings.Contains(shown.String(), `"X-Api-Key":"(redacted)"`) {
 		t.Errorf("connector view does not say it is signed and which headers it sets:\n%s", shown.String())
+	}
+}
+
+// A Kafka SASL password or token never appears in the error or the debug
+// log of a start that fails on it: with the suite's mechanism and a wrong
+// password on a secure broker, or SASL against a broker that has none.
+func TestKafkaSecretsNeverShown(t *testing.T) {
+	e := newEnv(t)
+	const password, token = "kpw-4e7a1b9c22", "ktok-6c3d9e8f11"
+	cases := []kafka.Security{
+		{SASLMechanism: kafka.MechanismScramSHA512, SASLUser: "it", SASLPassword: password},
+		{SASLMechanism: kafka.MechanismOAuthBearer, SASLToken: token},
+	}
+	for i := range cases {
+		cases[i].TLS, cases[i].CAFile = suiteBroker.security.TLS, suiteBroker.security.CAFile
+	}
+	if sec := suiteBroker.security; sec.SASLMechanism != "" {
+		wrong := sec
+		wrong.SASLPassword, wrong.SASLToken = password, ""
+		if sec.SASLMechanism == kafka.MechanismOAuthBearer {
+			wrong.SASLPassword, wrong.SASLToken = "", token
+		}
+		cases = append(cases, wrong)
+	}
+	for _, sec := range cases {
+		var logs syncBuffer
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err := stages.New(ctx, stages.Options{
+			Kafka:  kafka.Config{Brokers: suiteBroker.addrs, Security: sec, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))},
+			Topics: e.topics(), Listen: "127.0.0.1:0",
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		})
+		cancel()
+		if err == nil {
+			t.Errorf("%s: started with a wrong credential", sec)
+			continue
+		}
+		shown := err.Error() + "\n" + logs.String()
+		for _, secret := range []string{password, token} {
+			if strings.Contains(shown, secret) {
+				t.Errorf("%s: the secret shows:\n%s", sec, shown)
+			}
+		}
 	}
 }
 

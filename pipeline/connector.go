@@ -19,9 +19,17 @@ type Connector struct {
 	Events []string
 	// Labels lists the device label keys copied into the body's "labels".
 	Labels []string
-	// SignatureSecret signs each request with X-Dt-Signature when not
-	// empty. It must never be logged or shown.
+	// SignatureSecret is the first of SignatureSecrets, "" when the
+	// connector is unsigned; with dt-jwt it is the secret that signs. It
+	// must never be logged or shown.
 	SignatureSecret string
+	// SignatureScheme is "dt-jwt" (X-Dt-Signature, from signature_secret
+	// or a signature block) or "standard-webhooks"; "" when unsigned.
+	SignatureScheme string
+	// SignatureSecrets are the signature block's secrets in order (or the
+	// one signature_secret). standard-webhooks signs with each; dt-jwt
+	// with the first. Never logged or shown.
+	SignatureSecrets []string
 	// Headers are added to every request. Values may be secrets and are
 	// never shown.
 	Headers map[string]string
@@ -64,7 +72,8 @@ type RetryPolicy struct {
 	MaxAge time.Duration
 }
 
-// Defaults for connector attributes, as documented in design.md.
+// Defaults for connector attributes, as the README's Connectors section
+// documents them.
 const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxInFlight = 1000

@@ -21,3 +21,15 @@ func KnownEventType(t string) bool {
 // EventTypes returns the 19 event types a Data Connector knows, in DT's
 // order; the slice is the caller's own.
 func EventTypes() []string { return append([]string(nil), eventTypes[:]...) }
+
+// ParseEventType returns the known event type b spells, as the string
+// EventTypes holds (so that callers share it rather than allocate one),
+// and false when b is none of them. It does not allocate.
+func ParseEventType(b []byte) (string, bool) {
+	for _, t := range eventTypes {
+		if string(b) == t {
+			return t, true
+		}
+	}
+	return "", false
+}

@@ -9,7 +9,7 @@ import (
 // connector's label keys, sorted once, and is safe for concurrent use.
 type Renderer struct {
 	labels []string
-	quoted [][]byte // labels as JSON strings, for Project
+	quoted [][]byte // labels as JSON strings, for project
 }
 
 // NewRenderer returns a Renderer that projects labels to the given keys.

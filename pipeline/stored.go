@@ -3,21 +3,17 @@ package pipeline
 import (
 	"bytes"
 	"slices"
-	"strconv"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// HeaderLabels locates the labels object in an events record's value:
-// "start,end", the byte offsets of its contents between the braces. It
-// lets fanout build each connector's body by splicing, without parsing.
-const HeaderLabels = "hookpipe-labels"
+// The stored layout of an events record's value (record.go writes and
+// reads the records): DT's webhook body with every label of the device,
+// keys sorted. Its labels object is located by HeaderLabels, so that a
+// connector's body is the value with only that connector's label pairs
+// spliced in, byte for byte what Renderer.Append gives.
 
-// AppendStored appends env as ingest stores it on the events topic: DT's
-// body layout with every label of the device, keys sorted. It returns the
-// offsets of the labels object's contents, for HeaderLabels. The value is
-// an ordinary envelope to any other reader.
-func AppendStored(dst []byte, env *Envelope) (out []byte, labelsAt, labelsEnd int) {
+// appendStored appends env in the stored layout and returns the offsets of
+// the labels object's contents, for HeaderLabels.
+func appendStored(dst []byte, env *Envelope) (out []byte, labelsAt, labelsEnd int) {
 	keys := make([]string, 0, len(env.Labels))
 	for k := range env.Labels {
 		keys = append(keys, k)
@@ -30,49 +26,22 @@ func AppendStored(dst []byte, env *Envelope) (out []byte, labelsAt, labelsEnd in
 	return r.appendBody(dst, env)
 }
 
-// LabelsHeader encodes the offsets AppendStored returned.
-func LabelsHeader(at, end int) kgo.RecordHeader {
-	v := strconv.AppendInt(nil, int64(at), 10)
-	v = append(v, ',')
-	return kgo.RecordHeader{Key: HeaderLabels, Value: strconv.AppendInt(v, int64(end), 10)}
-}
-
-// StoredBody is an events record's value with its labels located.
-type StoredBody struct {
+// storedBody is an events record's value with its labels located.
+type storedBody struct {
 	value []byte
 	at    int
 	end   int
 	pairs [][2]int // spans of `"key":"value"` in value, in stored order
 }
 
-// ParseStored locates the labels of an events record written by ingest.
-// ok is false when the record lacks a valid HeaderLabels (another writer);
-// the caller then decodes the value as an Envelope.
-func ParseStored(r *kgo.Record) (sb StoredBody, ok bool) {
-	for _, h := range r.Headers {
-		if h.Key == HeaderLabels {
-			sb.value = r.Value
-			sb.at, sb.end, ok = parseSpan(h.Value, r.Value)
-			break
-		}
+// locate sets sb to value with the labels object's contents at [at, end),
+// split into pairs; false when they are not `"k":"v",…`.
+func locate(value []byte, at, end int, sb *storedBody) bool {
+	pairs, ok := labelPairs(value, at, end)
+	if ok {
+		*sb = storedBody{value: value, at: at, end: end, pairs: pairs}
 	}
-	if !ok {
-		return StoredBody{}, false
-	}
-	sb.pairs, ok = labelPairs(sb.value, sb.at, sb.end)
-	return sb, ok
-}
-
-func parseSpan(h, value []byte) (at, end int, ok bool) {
-	a, b, found := bytes.Cut(h, []byte{','})
-	if !found {
-		return 0, 0, false
-	}
-	at, err1 := strconv.Atoi(string(a))
-	end, err2 := strconv.Atoi(string(b))
-	ok = err1 == nil && err2 == nil && at > 0 && at <= end && end < len(value) &&
-		value[at-1] == '{' && value[end] == '}'
-	return at, end, ok
+	return ok
 }
 
 // labelPairs splits `"k":"v","k2":"v2"` into the spans of each pair.
@@ -114,10 +83,10 @@ func skipString(v []byte, i, end int) (int, bool) {
 	return 0, false
 }
 
-// Project appends the webhook body for a connector whose label keys are
-// given as r's: the stored body with only those labels. The result equals
-// r.Append of the decoded envelope, byte for byte.
-func (r *Renderer) Project(dst []byte, sb *StoredBody) []byte {
+// project appends the webhook body for a connector whose label keys are
+// r's: the stored body with only those labels. The result equals r.Append
+// of the decoded envelope, byte for byte.
+func (r *Renderer) project(dst []byte, sb *storedBody) []byte {
 	dst = append(dst, sb.value[:sb.at]...)
 	first := true
 	for _, key := range r.quoted {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Retention of hookpipe's topics (design.md).
+// Retention of hookpipe's topics (ARCHITECTURE.md, "Topics").
 const (
 	// EventRetention keeps events, connector and retry topics for 12 hours.
 	EventRetention = 12 * time.Hour
@@ -39,28 +39,60 @@ func (t Topics) State() string { return t.Prefix + ".state" }
 // FanoutGroup is the fanout stage's consumer group.
 func (t Topics) FanoutGroup() string { return t.Prefix + ".fanout" }
 
-// DeliverGroup is the deliver stage's consumer group for a connector.
-func (t Topics) DeliverGroup(name string) string { return t.Prefix + ".deliver." + name }
+// DeliverGroup is the deliver stage's consumer group, one for all
+// connectors: <p>.deliver.
+func (t Topics) DeliverGroup() string { return t.Prefix + ".deliver" }
 
-// RetryGroup is the retry stage's consumer group for a connector.
-func (t Topics) RetryGroup(name string) string { return t.Prefix + ".retry." + name }
+// RetryGroup is the retry stage's consumer group, one for all connectors:
+// <p>.retry.
+func (t Topics) RetryGroup() string { return t.Prefix + ".retry" }
+
+// LegacyDeliverGroup is the deliver group of a connector before one group
+// served all connectors (<p>.deliver.<name>); its committed offsets seed
+// DeliverGroup on upgrade.
+func (t Topics) LegacyDeliverGroup(name string) string { return t.DeliverGroup() + "." + name }
+
+// LegacyRetryGroup is the retry group of a connector before one group
+// served all connectors (<p>.retry.<name>).
+func (t Topics) LegacyRetryGroup(name string) string { return t.RetryGroup() + "." + name }
+
+// ReplayGroup is the consumer group in which `hookpipe replay` reads a
+// connector's DLQ, so that a replay resumes where the last one stopped.
+func (t Topics) ReplayGroup(name string) string { return t.Prefix + ".replay." + name }
 
 // TopicSpec is a topic hookpipe needs, with its retention.
 type TopicSpec struct {
 	Name      string
 	Retention time.Duration
+	// Kind says which partition count the topic is created with.
+	Kind TopicKind
 }
+
+// TopicKind classes hookpipe's topics by the partition count they are
+// created with.
+type TopicKind int
+
+// The kinds of topic.
+const (
+	// EventsTopic is <p>.events.
+	EventsTopic TopicKind = iota
+	// ConnectorTopic is a connector's main topic.
+	ConnectorTopic
+	// RetryTopic is a connector's retry tier or DLQ: the failing share
+	// of its traffic.
+	RetryTopic
+)
 
 // Specs lists every topic the given connectors need: the events topic and,
 // per connector, its main topic, retry tiers and DLQ.
 func (t Topics) Specs(connectors []*Connector) []TopicSpec {
-	specs := []TopicSpec{{t.Events(), EventRetention}}
+	specs := []TopicSpec{{Name: t.Events(), Retention: EventRetention}}
 	for _, c := range connectors {
-		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention})
+		specs = append(specs, TopicSpec{t.Connector(c.Name), EventRetention, ConnectorTopic})
 		for n := range c.Retry.Backoff {
-			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention})
+			specs = append(specs, TopicSpec{t.Retry(c.Name, n), EventRetention, RetryTopic})
 		}
-		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention})
+		specs = append(specs, TopicSpec{t.DLQ(c.Name), DLQRetention, RetryTopic})
 	}
 	return specs
 }

@@ -31,15 +31,26 @@ type APIConfig struct {
 	// Token, when set, is required as a bearer token on the POST routes
 	// (the ingest token).
 	Token string
+	// Actions serves POST /v1/connectors/{name}:replay and :sync (see
+	// NewActions); nil answers them 404.
+	Actions http.Handler
+	// LoadedAt is when Connectors were loaded, for GET /v1/config.
+	LoadedAt time.Time
 }
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
 // GET /v1/connectors/{name}, GET /metrics, GET /healthz and GET /readyz.
 // Secrets (signature secrets, header values) are never part of an answer.
+// Every error is JSON {"error":"..."}, an unknown path (404) or method
+// (405, with Allow) included.
 func NewAPI(cfg APIConfig) http.Handler {
 	mux := http.NewServeMux()
 	if cfg.Ingest != nil {
 		mux.Handle("/v1/events", cfg.Ingest)
+	} else {
+		mux.HandleFunc("/v1/events", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "this process runs no ingest stage (see --stages)"})
+		})
 	}
 	mux.HandleFunc("GET /v1/connectors", func(w http.ResponseWriter, _ *http.Request) {
 		list := make([]ConnectorView, 0, len(cfg.Connectors))
@@ -57,9 +68,12 @@ func NewAPI(cfg APIConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
 	})
-	if h := connectorActions(cfg, nil); h != nil {
+	if h := connectorActions(cfg, cfg.Actions); h != nil {
 		mux.Handle("POST /v1/connectors/{action}", h)
 	}
+	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, NewConfigView(cfg.Connectors, cfg.LoadedAt))
+	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -75,7 +89,7 @@ func NewAPI(cfg APIConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return mux
+	return jsonErrors(mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -87,6 +101,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // ConnectorView is a connector as the API shows it: its settings without
 // secrets (header values are redacted, the signature secret is reduced to
 // "signed"), its state and its DT-style metrics over the last 3 hours.
+// Events lists the types it receives: all of them when it has no filter.
 type ConnectorView struct {
 	Name        string            `json:"name"`
 	State       string            `json:"state"`
@@ -120,7 +135,7 @@ type MetricsView struct {
 func NewConnectorView(c *pipeline.Connector, st metrics.WindowStats) ConnectorView {
 	v := ConnectorView{
 		Name: c.Name, State: "ACTIVE", URL: c.URL.Redacted(),
-		Events: nonNil(c.Events), Labels: nonNil(c.Labels),
+		Events: eventsOf(c), Labels: nonNil(c.Labels),
 		Signed: c.SignatureSecret != "", Headers: map[string]string{},
 		Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight,
 		Retry: RetryView{MaxAge: c.Retry.MaxAge.String()},
@@ -142,6 +157,15 @@ func NewConnectorView(c *pipeline.Connector, st metrics.WindowStats) ConnectorVi
 		v.State = "FAILING"
 	}
 	return v
+}
+
+// eventsOf lists the event types c receives: every type when it has no
+// filter.
+func eventsOf(c *pipeline.Connector) []string {
+	if len(c.Events) == 0 {
+		return pipeline.EventTypes()
+	}
+	return c.Events
 }
 
 func nonNil(s []string) []string {

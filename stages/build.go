@@ -7,10 +7,16 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/stages/deliver"
 	"github.com/hookpipe/hookpipe/stages/fanout"
 	"github.com/hookpipe/hookpipe/stages/ingest"
+	"github.com/hookpipe/hookpipe/stages/latest"
 )
 
 func (p *Process) runs(stage string) bool { return slices.Contains(p.opts.Stages, stage) }
@@ -27,47 +33,76 @@ func (p *Process) buildStages() ([]Stage, error) {
 			return nil, err
 		}
 		out = append(out, s)
+		// The latest-values writer for :sync runs beside fanout.
+		out = append(out, latest.New(latest.Config{Topics: p.opts.Topics, Kafka: p.opts.Kafka, Logger: p.log}))
 	}
-	for _, c := range p.opts.Connectors {
-		if c.Disabled {
+	if !p.hasEnabled() {
+		return out, nil
+	}
+	cfg := deliver.Config{
+		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
+		Metrics: p.metrics, Version: p.opts.Version, HTTPClient: p.opts.HTTPClient,
+		Transports: deliver.NewTransports(), MaxInFlightTotal: p.opts.MaxInFlightTotal, Logger: p.log,
+	}
+	for _, mk := range []struct {
+		stage string
+		new   func(deliver.Config) (*deliver.Stage, error)
+	}{{"deliver", deliver.NewDeliver}, {"retry", deliver.NewRetry}} {
+		if !p.runs(mk.stage) {
 			continue
 		}
-		cfg := deliver.Config{
-			Connector: c, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
-			Metrics: p.metrics.Connector(c.Name), Version: p.opts.Version, Logger: p.log,
+		s, err := mk.new(cfg)
+		if err != nil {
+			return nil, err
 		}
-		if p.opts.HTTPClient != nil {
-			cfg.HTTPClient = p.opts.HTTPClient(c)
-		}
-		for _, mk := range []struct {
-			stage string
-			new   func(deliver.Config) (*deliver.Stage, error)
-		}{{"deliver", deliver.NewDeliver}, {"retry", deliver.NewRetry}} {
-			if !p.runs(mk.stage) {
-				continue
-			}
-			s, err := mk.new(cfg)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
+		out = append(out, s)
 	}
 	return out, nil
 }
 
 // groups lists the consumer groups whose lag /metrics reports.
 func (p *Process) groups() []string {
-	gs := []string{p.opts.Topics.FanoutGroup()}
-	for _, c := range p.opts.Connectors {
-		gs = append(gs, p.opts.Topics.DeliverGroup(c.Name), p.opts.Topics.RetryGroup(c.Name))
+	t := p.opts.Topics
+	return []string{t.FanoutGroup(), t.DeliverGroup(), t.RetryGroup()}
+}
+
+func (p *Process) hasEnabled() bool {
+	return slices.ContainsFunc(p.opts.Connectors, func(c *pipeline.Connector) bool { return !c.Disabled })
+}
+
+// adoptOffsets gives the deliver and retry groups the committed offsets of
+// the per-connector groups of earlier versions (<p>.deliver.<name>,
+// <p>.retry.<name>), for the partitions they have none of.
+func (p *Process) adoptOffsets(ctx context.Context, adm *kadm.Client) error {
+	t := p.opts.Topics
+	for _, g := range []struct {
+		stage, group string
+		legacy       func(string) string
+	}{{"deliver", t.DeliverGroup(), t.LegacyDeliverGroup}, {"retry", t.RetryGroup(), t.LegacyRetryGroup}} {
+		if !p.runs(g.stage) {
+			continue
+		}
+		var legacy []string
+		for _, c := range p.opts.Connectors {
+			legacy = append(legacy, g.legacy(c.Name))
+		}
+		if _, err := kafka.AdoptOffsets(ctx, adm, g.group, legacy, p.log); err != nil {
+			return fmt.Errorf("upgrade from per-connector groups: %w", err)
+		}
 	}
-	return gs
+	return nil
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck,
+	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now(),
 		Health: p.health, Token: p.opts.IngestToken}
+	cfg.Actions = NewActions(ActionsConfig{
+		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
+		Token: p.opts.IngestToken, Logger: p.log,
+		Sync: func(ctx context.Context, c *pipeline.Connector) (int, error) {
+			return latest.Sync(ctx, p.opts.Kafka, p.opts.Topics, c, latest.DefaultWindow, time.Now())
+		},
+	})
 	if p.runs("ingest") {
 		cfg.Ingest = ingest.NewHandler(ingest.Config{
 			Client: p.producer, Topic: p.opts.Topics.Events(), Limits: p.opts.IngestLimits,
@@ -78,7 +113,8 @@ func (p *Process) api() http.Handler {
 }
 
 // readyCheck: Kafka answers, topics were ensured (New did), and every
-// stage is running.
+// stage is running. When Kafka does not answer, a fresh connection check
+// (Preflight) names the cause: credentials, certificate, TLS mismatch.
 func (p *Process) readyCheck(ctx context.Context) error {
 	if !p.ready.Load() {
 		return errors.New("not started")
@@ -86,7 +122,13 @@ func (p *Process) readyCheck(ctx context.Context) error {
 	if waiting := p.runner.NotReady(); len(waiting) > 0 {
 		return fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
 	}
-	if err := p.admin.Ping(ctx); err != nil {
+	pingCtx, cancel := context.WithTimeout(ctx, time.Second) // leaves time to name the cause
+	err := p.admin.Ping(pingCtx)
+	cancel()
+	if err != nil {
+		if perr := p.opts.Kafka.Preflight(ctx); perr != nil {
+			return perr // names the cause: credentials, certificate, TLS mismatch
+		}
 		return errors.New("kafka unreachable")
 	}
 	return nil

@@ -38,11 +38,18 @@ type Options struct {
 	Topics pipeline.Topics
 	// TopicOptions says how missing topics are created.
 	TopicOptions kafka.TopicOptions
+	// NoCreateTopics makes New only verify the topics (kafka.VerifyTopics)
+	// instead of creating and correcting them, and fail if they are wrong.
+	NoCreateTopics bool
 	// Stages lists the stages to run; empty means all of stageNames.
 	Stages []string
 	// Listen is the HTTP API's address. Default 127.0.0.1:8080; ":0"
 	// picks a free port (see Addr).
 	Listen string
+	// Listener, when set, is the HTTP API's listener, bound by the caller
+	// (Listen is then ignored). The Process owns it from New on: it is
+	// closed when New fails or Run returns.
+	Listener net.Listener
 	// IngestToken, when set, is required as a bearer token on ingest.
 	IngestToken string
 	// IngestLimits bound ingest requests.
@@ -51,6 +58,10 @@ type Options struct {
 	Version string
 	// HTTPClient, when set, returns the client used for a connector.
 	HTTPClient func(*pipeline.Connector) *http.Client
+	// MaxInFlightTotal bounds the webhook requests in flight at once in
+	// each of the deliver and retry stages, over all connectors (each
+	// still bounded by its max_in_flight). Default 1024.
+	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -71,21 +82,30 @@ type Process struct {
 	ready    atomic.Bool
 }
 
-// New checks opts, creates or corrects the topics, builds the stages and
-// binds the HTTP listener. Nothing is consumed or served until Run.
+// New checks opts, binds the HTTP listener (first, so that a busy
+// address fails before Kafka is contacted), checks that Kafka answers with
+// the configured security (a *kafka.ConnectError says why not), creates or
+// corrects the topics (or only verifies them, with NoCreateTopics) and builds
+// the stages. Nothing is consumed or served until Run.
 func New(ctx context.Context, opts Options) (*Process, error) {
-	p, err := newPipeline(opts)
+	p, err := newProcess(opts)
 	if err != nil {
+		if opts.Listener != nil {
+			opts.Listener.Close()
+		}
 		return nil, err
 	}
 	if err := p.setup(ctx); err != nil {
 		p.closeClients()
+		if p.ln != nil {
+			p.ln.Close()
+		}
 		return nil, err
 	}
 	return p, nil
 }
 
-func newPipeline(opts Options) (*Process, error) {
+func newProcess(opts Options) (*Process, error) {
 	if opts.Topics.Prefix == "" {
 		opts.Topics.Prefix = "hookpipe"
 	}
@@ -106,11 +126,16 @@ func newPipeline(opts Options) (*Process, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	return &Process{opts: opts, log: opts.Logger, metrics: metrics.NewMetrics()}, nil
+	return &Process{opts: opts, log: opts.Logger, metrics: metrics.NewMetrics(), ln: opts.Listener}, nil
 }
 
 func (p *Process) setup(ctx context.Context) error {
 	var err error
+	if p.ln == nil {
+		if p.ln, err = Listen(p.opts.Listen); err != nil {
+			return err
+		}
+	}
 	if p.admin, err = p.opts.Kafka.NewClient(); err != nil {
 		return err
 	}
@@ -120,13 +145,27 @@ func (p *Process) setup(ctx context.Context) error {
 	if p.retries, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000)); err != nil {
 		return err
 	}
+	if err := p.opts.Kafka.Preflight(ctx); err != nil {
+		return err
+	}
 	adm := kadm.NewClient(p.admin)
 	if err := p.setupHealth(ctx, adm); err != nil {
 		return err
 	}
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
-	if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
-		return fmt.Errorf("topics: %w", err)
+	if p.opts.NoCreateTopics {
+		err := errors.Join(kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions),
+			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.Latest()))
+		if err != nil {
+			return kafka.ExplainAuthorization(err, p.opts.Topics.Prefix+".", true)
+		}
+	} else if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
+		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	} else if err := kafka.EnsureCompacted(ctx, adm, p.opts.Topics.Latest(), p.opts.TopicOptions, p.log); err != nil {
+		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	}
+	if err := p.adoptOffsets(ctx, adm); err != nil {
+		return err
 	}
 	stages, err := p.buildStages()
 	if err != nil {
@@ -134,10 +173,6 @@ func (p *Process) setup(ctx context.Context) error {
 	}
 	p.runner = NewRunner(p.log, append(stages, p.healthStages()...)...)
 	p.metrics.Registry().MustRegister(metrics.NewLagCollector(adm, p.groups()))
-	p.ln, err = net.Listen("tcp", p.opts.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", p.opts.Listen, err)
-	}
 	p.server = &http.Server{
 		Handler:           p.api(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -146,6 +181,16 @@ func (p *Process) setup(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 	return nil
+}
+
+// Listen binds the HTTP API's address, for Options.Listener; the error
+// names the address (such as "bind: address already in use").
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 // Addr returns the HTTP API's address.

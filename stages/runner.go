@@ -52,15 +52,6 @@ func (r *Runner) NotReady() []string {
 	return out
 }
 
-// Names lists the stages.
-func (r *Runner) Names() []string {
-	out := make([]string, len(r.stages))
-	for i, s := range r.stages {
-		out[i] = s.Name()
-	}
-	return out
-}
-
 // Run runs every stage until ctx ends or one fails; it returns when all
 // have returned, with the first error. With no stages it waits for ctx.
 func (r *Runner) Run(ctx context.Context) error {

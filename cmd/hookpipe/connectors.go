@@ -27,14 +27,20 @@ type connectorRow struct {
 
 // cmdConnectors is `hookpipe connectors list|disable|enable [NAME] --api URL`.
 func cmdConnectors(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("connectors", stderr)
+	fs := newFlagSet("connectors", stdout, stderr)
 	api := fs.String("api", "http://127.0.0.1:8080", "`URL` of a hookpipe process's HTTP API")
 	token := fs.String("token", os.Getenv("HOOKPIPE_INGEST_TOKEN"), "bearer `token` for disable and enable (default $HOOKPIPE_INGEST_TOKEN)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hookpipe connectors list|disable NAME|enable NAME [--api URL] [--token T]")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: hookpipe connectors list|disable NAME|enable NAME [--api URL] [--token T]\n\nflags:")
+		out := fs.Output()
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseInterleaved(fs.FlagSet, args)
+	if errors.Is(err, errHelp) {
+		usage(stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -48,7 +54,7 @@ func cmdConnectors(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case (verb == "disable" || verb == "enable") && len(pos) == 2:
 		return setConnector(ctx, strings.TrimRight(*api, "/"), *token, pos[1], verb, stdout)
 	}
-	fs.Usage()
+	usage(stderr)
 	return errUsage
 }
 

@@ -9,8 +9,11 @@
 //	hookpipe receive   [flags]   a development webhook receiver
 //	hookpipe replay    [flags]   send a connector's dead letters again
 //	hookpipe bench     [flags]   measure the pipeline on this machine
+//	hookpipe plan      [flags]   show what applying a connectors directory would change
+//	hookpipe sync      [flags]   send a connector the latest event of each type of every recent device
 //	hookpipe connectors list|disable NAME|enable NAME [--api URL]
-//	hookpipe version
+//	hookpipe version             (also --version, -v)
+//	hookpipe help [command]      (also --help, -h; 'hookpipe <command> --help')
 package main
 
 import (
@@ -55,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(ctx, args[1:], stderr)
+		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "receive":
@@ -66,14 +69,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "connectors":
 		return cmdConnectors(ctx, args[1:], stdout, stderr)
-	case "version":
+	case "plan":
+		return cmdPlan(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return cmdSync(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version", "-v":
 		fmt.Fprintln(stdout, "hookpipe", version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		return help(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "hookpipe: unknown command %q\n", args[0])
+	usage(stderr)
+	return errUsage
+}
+
+// help prints the usage, or with a command's name that command's flags,
+// to stdout.
+func help(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return nil
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "hookpipe help: one command at most, got %q\n", args)
+		return errUsage
+	}
+	switch args[0] {
+	case "run", "validate", "receive", "replay", "bench":
+		return run(ctx, []string{args[0], "--help"}, stdout, stderr)
+	case "version", "help":
 		usage(stdout)
 		return nil
 	}
-	fmt.Fprintf(stderr, "hookpipe: unknown command %q\n", args[0])
+	fmt.Fprintf(stderr, "hookpipe help: unknown command %q\n", args[0])
 	usage(stderr)
 	return errUsage
 }
@@ -87,33 +116,56 @@ commands:
   receive    run a development webhook receiver that verifies signatures
   replay     send a connector's dead letters again, with a fresh max_age window
   bench      measure throughput, latency, isolation and backlog drain on this machine
+  plan       show what applying a connectors directory would change
+  sync       send a connector the latest event of each type of every recent device
   connectors list connectors' states, or disable or enable one, through a process's API
-  version    print the version
+  version    print the version (also --version, -v)
+  help       print this, or a command's flags: hookpipe help run
 
-Run 'hookpipe <command> -h' for a command's flags.
+Run 'hookpipe help <command>' or 'hookpipe <command> --help' for a command's flags.
 `)
 }
 
-// newFlagSet returns a flag set that reports errors to stderr.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("hookpipe "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
+// flagSet is a command's flags: asked for with -h or --help, its usage
+// goes to stdout; errors and the usage after them go to stderr.
+type flagSet struct {
+	*flag.FlagSet
+	stdout io.Writer
 }
 
-// parse parses args; -h gives errHelp, a bad flag errUsage.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelp
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
+// newFlagSet returns the flag set of the command name.
+func newFlagSet(name string, stdout, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet("hookpipe "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {} // parse prints the usage, to the right stream
+	return &flagSet{FlagSet: fs, stdout: stdout}
+}
+
+// parse parses args; -h or --help prints the usage to stdout and gives
+// errHelp, a bad flag or argument gives errUsage after the usage on stderr.
+func parse(fs *flagSet, args []string) error {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.printUsage(fs.stdout)
+		return errHelp
+	case err != nil: // the flag package printed the error
+	case fs.NArg() > 0:
 		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		return errUsage
+	default:
+		return nil
 	}
-	return nil
+	fs.printUsage(fs.Output())
+	return errUsage
+}
+
+// printUsage writes the command's flags to w.
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: %s [flags]\n\nflags:\n", fs.Name())
+	out := fs.Output()
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(out)
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/config"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -16,28 +19,60 @@ import (
 )
 
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("replay", stderr)
-	name := fs.String("connector", "", "the `connector` whose dead letters are sent again (required)")
-	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
-	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	prefix := fs.String("topic-prefix", "hookpipe", "topic and group name `prefix`")
+	fs := newFlagSet("replay", stdout, stderr)
+	f := replayFlagSet(fs.FlagSet)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *name == "" {
-		return errors.New("replay: --connector is required")
-	}
-	if err := knownConnector(*dir, *name); err != nil {
+	sec, err := f.security.security()
+	if err != nil {
 		return err
 	}
-	seeds := splitList(*brokers)
+	if f.name == "" {
+		return errors.New("replay: --connector is required")
+	}
+	sel, err := selection(f.since, f.until, f.types, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := knownConnector(f.dir, f.name); err != nil {
+		return err
+	}
+	seeds := splitList(f.brokers)
 	if len(seeds) == 0 {
 		return errors.New("replay: no --brokers and no KAFKA_BROKERS")
 	}
-	topics := pipeline.Topics{Prefix: *prefix}
-	n, err := replay.Run(ctx, replay.Config{Connector: *name, Topics: topics, Kafka: kafka.Config{Brokers: seeds}})
-	fmt.Fprintf(stdout, "replayed %d dead letter(s) from %s to %s\n", n, topics.DLQ(*name), topics.Connector(*name))
+	kc := kafka.Config{Brokers: seeds, Security: sec}
+	if err := kc.Preflight(ctx); err != nil {
+		return err
+	}
+	topics := pipeline.Topics{Prefix: f.prefix}
+	res, err := replay.Replay(ctx, replay.Config{Connector: f.name, Topics: topics, Kafka: kc, Selection: sel, DryRun: f.dry})
+	fmt.Fprintln(stdout, describeReplay(res, topics.DLQ(f.name), topics.Connector(f.name)))
 	return err
+}
+
+// replayFlags are the flags of 'hookpipe replay'.
+type replayFlags struct {
+	name, dir, brokers, prefix string
+	since, until               string
+	types                      listFlag
+	dry                        bool
+	security                   *securityFlags
+}
+
+func replayFlagSet(fs *flag.FlagSet) *replayFlags {
+	f := &replayFlags{}
+	fs.StringVar(&f.name, "connector", "", "`NAME` of the connector whose dead letters are sent again (required)")
+	fs.StringVar(&f.dir, "connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
+	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
+	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
+	fs.StringVar(&f.since, "since", "", "only events ingested at or after `T`: RFC 3339 (2026-11-25T10:00:00Z) or a duration ago (6h)")
+	fs.StringVar(&f.until, "until", "", "only events ingested before `T`, in the same forms as --since")
+	fs.Var(&f.types, "event-type", "only events of `TYPE`; repeat it or separate types with commas")
+	fs.BoolVar(&f.dry, "dry-run", false, "count what would be replayed, per event type, and write nothing")
+	f.security = bindKafkaSecurity(fs)
+	return f
 }
 
 // knownConnector fails unless dir's connectors load and include name.
@@ -54,4 +89,62 @@ func knownConnector(dir, name string) error {
 		names = append(names, c.Name)
 	}
 	return fmt.Errorf("replay: no connector %q in %s (connectors: %s)", name, dir, strings.Join(names, ", "))
+}
+
+// selection builds the replay selection from the flags' values.
+func selection(since, until string, types []string, now time.Time) (replay.Selection, error) {
+	sel := replay.Selection{EventTypes: types}
+	var err error
+	if since != "" {
+		if sel.Since, err = replay.ParseTime(since, now); err != nil {
+			return sel, fmt.Errorf("replay: --since: %w", err)
+		}
+	}
+	if until != "" {
+		if sel.Until, err = replay.ParseTime(until, now); err != nil {
+			return sel, fmt.Errorf("replay: --until: %w", err)
+		}
+	}
+	if err := sel.Check(); err != nil {
+		return sel, fmt.Errorf("replay: %w", err)
+	}
+	return sel, nil
+}
+
+// describeReplay is the one line a replay prints: how many, from where to
+// where, per event type, and how many were left out.
+func describeReplay(res replay.Result, from, to string) string {
+	verb := "replayed"
+	if res.DryRun {
+		verb = "would replay"
+	}
+	line := fmt.Sprintf("%s %d dead letter(s) from %s to %s", verb, res.Replayed, from, to)
+	if len(res.ByType) > 0 {
+		keys := make([]string, 0, len(res.ByType))
+		for k := range res.ByType {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
+			keys[i] = fmt.Sprintf("%s %d", k, res.ByType[k])
+		}
+		line += ": " + strings.Join(keys, ", ")
+	}
+	if res.Skipped > 0 {
+		line += fmt.Sprintf(" (%d not selected)", res.Skipped)
+	}
+	if res.DryRun {
+		line += "; dry run, nothing written"
+	}
+	return line
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, splitList(v)...)
+	return nil
 }

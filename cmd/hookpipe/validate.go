@@ -9,8 +9,8 @@ import (
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", stderr)
-	dir := fs.String("connectors", "./connectors.d", "directory of connector `files` (*.hcl)")
+	fs := newFlagSet("validate", stdout, stderr)
+	dir := fs.String("connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

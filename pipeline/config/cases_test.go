@@ -89,9 +89,9 @@ func diagnosticCases() []diagnosticCase {
 		{"backoff too many tiers", connectorSrc(`  retry { backoff = [` + strings.Repeat(`"1s", `, 21) + `] }`), []string{`x.hcl:3:21: Invalid retry backoff: The list has 21 delays; at most 20`}},
 		{"max_age zero", connectorSrc(`  retry { max_age = "0s" }`), []string{`x.hcl:3:21: Invalid retry max_age: The duration must be greater than zero`}},
 		{"max_age over retention", connectorSrc(`  retry { max_age = "13h" }`), []string{`x.hcl:3:21: Invalid retry max_age: "13h" is longer than the maximum, 12h. The connector and retry topics keep events for 12h, so Kafka would delete them before then.`}},
-		{"env unset", connectorSrc(`  signature_secret = env("NOPE")`), []string{`x.hcl:3:22: Environment variable not set: env("NOPE") reads NOPE, which is not set.`}},
+		{"env unset", connectorSrc(`  signature_secret = env("NOPE")`), []string{`x.hcl:3:22: Environment variable not set: env("NOPE") reads NOPE, which is not set; set it, or give a default as env("NOPE", "value").`}},
 		{"env empty name", connectorSrc(`  signature_secret = env("")`), []string{`x.hcl:3:22: Error in function call: Call to function "env" failed: the variable name must not be empty.`}},
-		{"env no argument", connectorSrc(`  signature_secret = env()`), []string{`x.hcl:3:26: Not enough function arguments: Function "env" expects 1 argument(s).`}},
+		{"env no argument", connectorSrc(`  signature_secret = env()`), []string{`x.hcl:3:26: Not enough function arguments: Function "env" expects at least 1 argument(s).`}},
 		{"unknown function", connectorSrc(`  signature_secret = file("s")`), []string{`x.hcl:3:22: Call to unknown function`}},
 		{"variable", connectorSrc(`  signature_secret = var.secret`), []string{`x.hcl:3:22: Variables not allowed`}},
 		{"every error in a connector", `connector "c" {

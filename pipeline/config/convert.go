@@ -1,10 +1,8 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -12,10 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
-	"github.com/zclconf/go-cty/cty/convert"
-	"github.com/zclconf/go-cty/cty/function"
 )
 
 // Limits on connector attributes, checked by LoadConnectors.
@@ -47,6 +42,7 @@ type rawConnector struct {
 	RateLimit       *hcl.Attribute `hcl:"rate_limit,optional"`
 	DisableAfter    *hcl.Attribute `hcl:"disable_after,optional"`
 	CircuitBreaker  *rawBreaker    `hcl:"circuit_breaker,block"`
+	Signature       *rawSignature  `hcl:"signature,block"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -84,9 +80,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 	c.Events = d.events(raw.Events)
 	c.Labels = d.labels(raw.Labels)
 	c.Headers = d.headers(raw.Headers)
-	if s, ok := d.str(raw.SignatureSecret); ok {
-		c.SignatureSecret = s.val
-	}
+	d.signing(c, raw.SignatureSecret, raw.Signature, b.DefRange)
 	if s, ok := d.str(raw.Timeout); ok {
 		c.Timeout = d.duration(s, "Invalid timeout", maxTimeout, "")
 	}
@@ -178,190 +172,4 @@ func (d *configDecoder) number(attr *hcl.Attribute, lo, hi int64) (int, bool) {
 		return 0, false
 	}
 	return int(n), true
-}
-
-// configValue is one string value with the range to report it at; key
-// and keyRng are set for map entries.
-type configValue struct {
-	key, val    string
-	keyRng, rng hcl.Range
-}
-
-// str converts attr to a string; ok is false when attr is absent or null.
-func (d *configDecoder) str(attr *hcl.Attribute) (configValue, bool) {
-	v, ok := d.value(attr, cty.String)
-	if !ok {
-		return configValue{}, false
-	}
-	return configValue{val: v.AsString(), rng: attr.Expr.Range()}, true
-}
-
-// value evaluates attr and converts it to ty. ok is false when attr is
-// absent or null (both mean "use the default"), or on an error.
-func (d *configDecoder) value(attr *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
-	if attr == nil {
-		return cty.NilVal, false
-	}
-	return d.convert(attr.Expr, ty, attr.Name, true)
-}
-
-// convert evaluates expr and converts it to ty, reporting problems under
-// the attribute name. A null value is an error unless nullOK.
-func (d *configDecoder) convert(expr hcl.Expression, ty cty.Type, name string, nullOK bool) (cty.Value, bool) {
-	v, diags := expr.Value(d.ctx)
-	d.diags = append(d.diags, explainEnv(diags)...)
-	if diags.HasErrors() {
-		return cty.NilVal, false
-	}
-	if v.IsNull() {
-		if !nullOK {
-			d.errorAt(expr.Range(), "Invalid "+name, "The value must not be null.")
-		}
-		return cty.NilVal, false
-	}
-	v, err := convert.Convert(v, ty)
-	if err == nil && !v.IsWhollyKnown() {
-		err = errors.New("the value must be known")
-	}
-	if err != nil {
-		d.errorAt(expr.Range(), "Invalid "+name, fmt.Sprintf("Unsuitable value: %s.", err))
-		return cty.NilVal, false
-	}
-	return v, true
-}
-
-// stringList converts attr to a list of strings. Written as a literal
-// list, each element is converted on its own and keeps its own range; any
-// other expression (a for expression, say) is converted whole and its
-// elements share its range. ok is false when attr is absent or null, or
-// on an error.
-func (d *configDecoder) stringList(attr *hcl.Attribute) ([]configValue, bool) {
-	if attr == nil {
-		return nil, false
-	}
-	exprs, diags := hcl.ExprList(attr.Expr)
-	if diags.HasErrors() {
-		return d.wholeList(attr)
-	}
-	items := make([]configValue, 0, len(exprs))
-	ok := true
-	for _, e := range exprs {
-		v, vok := d.convert(e, cty.String, attr.Name, false)
-		if vok {
-			items = append(items, configValue{val: v.AsString(), rng: e.Range()})
-		}
-		ok = ok && vok
-	}
-	return items, ok
-}
-
-// wholeList is stringList for an expression that is not a literal list.
-func (d *configDecoder) wholeList(attr *hcl.Attribute) ([]configValue, bool) {
-	v, ok := d.value(attr, cty.List(cty.String))
-	if !ok {
-		return nil, false
-	}
-	items := make([]configValue, 0, v.LengthInt())
-	for _, ev := range v.AsValueSlice() {
-		if ev.IsNull() {
-			d.errorAt(attr.Expr.Range(), "Invalid "+attr.Name, "An element must not be null.")
-			return nil, false
-		}
-		items = append(items, configValue{val: ev.AsString(), rng: attr.Expr.Range()})
-	}
-	return items, true
-}
-
-// stringMap converts attr to string entries, in source order when written
-// as a literal map (so each key and value keeps its own range, and a
-// repeated key is seen), else in key order with attr's range.
-func (d *configDecoder) stringMap(attr *hcl.Attribute) ([]configValue, bool) {
-	if attr == nil {
-		return nil, false
-	}
-	pairs, diags := hcl.ExprMap(attr.Expr)
-	if diags.HasErrors() {
-		return d.wholeMap(attr)
-	}
-	items := make([]configValue, 0, len(pairs))
-	ok := true
-	for _, p := range pairs {
-		k, kok := d.convert(p.Key, cty.String, attr.Name, false)
-		v, vok := d.convert(p.Value, cty.String, attr.Name, false)
-		if kok && vok {
-			items = append(items, configValue{key: k.AsString(), val: v.AsString(), keyRng: p.Key.Range(), rng: p.Value.Range()})
-		}
-		ok = ok && kok && vok
-	}
-	return items, ok
-}
-
-// wholeMap is stringMap for an expression that is not a literal map.
-func (d *configDecoder) wholeMap(attr *hcl.Attribute) ([]configValue, bool) {
-	v, ok := d.value(attr, cty.Map(cty.String))
-	if !ok {
-		return nil, false
-	}
-	rng := attr.Expr.Range()
-	items := make([]configValue, 0, v.LengthInt())
-	for k, ev := range v.AsValueMap() {
-		if ev.IsNull() {
-			d.errorAt(rng, "Invalid "+attr.Name, fmt.Sprintf("The value of %q must not be null.", k))
-			return nil, false
-		}
-		items = append(items, configValue{key: k, val: ev.AsString(), keyRng: rng, rng: rng})
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
-	return items, true
-}
-
-// evalContext is the context every expression is evaluated in: no
-// variables, and the one function env().
-func evalContext(lookupEnv func(string) (string, bool)) *hcl.EvalContext {
-	return &hcl.EvalContext{Functions: map[string]function.Function{"env": envFunc(lookupEnv)}}
-}
-
-// unsetEnvError is env()'s error for a variable that is not set.
-type unsetEnvError struct{ name string }
-
-func (e *unsetEnvError) Error() string {
-	return fmt.Sprintf("environment variable %s is not set", e.name)
-}
-
-// envFunc returns env(name): the value of the environment variable name,
-// as lookupEnv reports it. A set but empty variable gives ""; an unset one
-// is an *unsetEnvError.
-func envFunc(lookupEnv func(string) (string, bool)) function.Function {
-	return function.New(&function.Spec{
-		Description: "Returns the value of an environment variable, which must be set.",
-		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
-		Type:        function.StaticReturnType(cty.String),
-		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
-			name := args[0].AsString()
-			if name == "" {
-				return cty.UnknownVal(cty.String), errors.New("the variable name must not be empty")
-			}
-			v, ok := lookupEnv(name)
-			if !ok {
-				return cty.UnknownVal(cty.String), &unsetEnvError{name: name}
-			}
-			return cty.StringVal(v), nil
-		},
-	})
-}
-
-// explainEnv rewrites HCL's generic "Error in function call" diagnostic
-// for an unset variable into one that names the variable. The Subject,
-// set by HCL, stays at the call.
-func explainEnv(diags hcl.Diagnostics) hcl.Diagnostics {
-	for _, d := range diags {
-		extra, ok := hcl.DiagnosticExtra[hclsyntax.FunctionCallDiagExtra](d)
-		var unset *unsetEnvError
-		if !ok || !errors.As(extra.FunctionCallError(), &unset) {
-			continue
-		}
-		d.Summary = "Environment variable not set"
-		d.Detail = fmt.Sprintf("env(%q) reads %s, which is not set.", unset.name, unset.name)
-	}
-	return diags
 }

@@ -87,12 +87,13 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 		Events:          []string{"temperature", "humidity"},
 		Labels:          []string{"name", "room"},
 		SignatureSecret: "s3cret",
-		Headers:         map[string]string{"X-Api-Key": "k3y", "Accept": "application/json"},
-		Timeout:         30 * time.Second,
-		MaxInFlight:     50,
-		Disabled:        true,
-		Retry:           pipeline.RetryPolicy{Backoff: []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute}, MaxAge: 6 * time.Hour},
-		File:            filepath.Join(dir, "cold-chain.hcl"),
+		SignatureScheme: "dt-jwt", SignatureSecrets: []string{"s3cret"},
+		Headers:     map[string]string{"X-Api-Key": "k3y", "Accept": "application/json"},
+		Timeout:     30 * time.Second,
+		MaxInFlight: 50,
+		Disabled:    true,
+		Retry:       pipeline.RetryPolicy{Backoff: []time.Duration{time.Second, 30 * time.Second, 2 * time.Minute}, MaxAge: 6 * time.Hour},
+		File:        filepath.Join(dir, "cold-chain.hcl"),
 	}, {
 		Name: "local-dev", URL: mustURL(t, "http://localhost:8080/hook"), File: local,
 		Timeout: 10 * time.Second, MaxInFlight: 1000,
@@ -211,7 +212,7 @@ func TestLoadConnectorsEnv(t *testing.T) {
 		{"set", map[string]string{"SECRET": "s", "KEY": "k"}, "s", nil},
 		{"empty", map[string]string{"SECRET": "", "KEY": ""}, "", nil},
 		{"one unset", map[string]string{"SECRET": "s"}, "", []string{
-			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY, which is not set.`,
+			`x.hcl:4:25: Environment variable not set: env("KEY") reads KEY, which is not set;`,
 		}},
 		{"both unset", nil, "", []string{
 			`x.hcl:3:22: Environment variable not set: env("SECRET") reads SECRET`,
@@ -230,6 +231,23 @@ func TestLoadConnectorsEnv(t *testing.T) {
 			}
 		})
 	}
+}
+
+// env(name, default) gives the default only when the variable is unset;
+// a set variable, even empty, wins; a third argument is an error.
+func TestLoadConnectorsEnvDefault(t *testing.T) {
+	src := connectorSrc(`  signature_secret = env("SECRET", "dev-secret")`)
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{{nil, "dev-secret"}, {map[string]string{"SECRET": "s"}, "s"}, {map[string]string{"SECRET": ""}, ""}} {
+		cs, diags := loadSource(t, src, tt.env)
+		if len(diags) != 0 || len(cs) != 1 || cs[0].SignatureSecret != tt.want {
+			t.Errorf("env %v: %v, want secret %q", tt.env, diags, tt.want)
+		}
+	}
+	_, diags := loadSource(t, connectorSrc(`  signature_secret = env("SECRET", "a", "b")`), nil)
+	checkLines(t, diags, []string{`x.hcl:3:22: Error in function call: Call to function "env" failed: env takes a variable name and at most one default, as env("SECRET", "default"); got 3 arguments.`})
 }
 
 // A url is https, or http only to a loopback host (localhost, 127/8, ::1).
@@ -360,8 +378,28 @@ func TestConfigFormatDiagnostics(t *testing.T) {
 	}
 }
 
-// LoadConnectors never panics, and when it reports no error every
-// connector it returns is usable: a valid name, a URL, a positive
+// loadBytes, the fuzz target's loader, gives what LoadConnectors gives
+// for a directory holding only that file.
+func TestLoadBytesMatchesLoadConnectors(t *testing.T) {
+	cases := append(diagnosticCases(), diagnosticCase{name: "good", src: connectorSrc("")})
+	for _, tt := range cases {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "x.hcl")
+		if err := os.WriteFile(path, []byte(tt.src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		env := mapEnv(fixtureEnv)
+		wantCs, wantDiags := LoadConnectors(dir, env)
+		cs, diags := loadBytes(path, []byte(tt.src), env)
+		if !cmp.Equal(cs, wantCs) || FormatDiagnostics(diags) != FormatDiagnostics(wantDiags) {
+			t.Errorf("%s: loadBytes gave %d connectors and %q, LoadConnectors %d and %q",
+				tt.name, len(cs), FormatDiagnostics(diags), len(wantCs), FormatDiagnostics(wantDiags))
+		}
+	}
+}
+
+// The loader (LoadConnectors minus its file reads) never panics, and when
+// it reports no error every connector it returns is usable: a valid name, a URL, a positive
 // in-flight limit and timeout, and a non-empty ladder of positive delays.
 func FuzzLoadConnectors(f *testing.F) {
 	for _, dir := range []string{"good", "bad"} {
@@ -377,8 +415,12 @@ func FuzzLoadConnectors(f *testing.F) {
 	for _, tt := range diagnosticCases() {
 		f.Add(tt.src)
 	}
+	env := mapEnv(fixtureEnv)
 	f.Fuzz(func(t *testing.T, src string) {
-		cs, _ := loadSource(t, src, fixtureEnv)
+		// In memory: a temporary directory per input cost 4x the parse and
+		// made minimizing each new input outlast a 10 s fuzz run.
+		cs, diags := loadBytes("x.hcl", []byte(src), env)
+		checkDiagnostics(t, cs, diags)
 		for _, c := range cs {
 			checkConnector(t, c)
 		}

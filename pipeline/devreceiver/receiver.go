@@ -1,14 +1,11 @@
 package devreceiver
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,9 +22,16 @@ const DefaultMaxBodyBytes = 1 << 20
 // every POST without verifying signatures and prints nothing.
 type Options struct {
 	// Secret is the connector's signature secret. When set, every request
-	// must carry a valid X-Dt-Signature or is answered 401. Default: empty,
-	// signatures are not verified.
+	// must carry a valid signature of Scheme or is answered 401. Default:
+	// empty, signatures are not verified.
 	Secret string
+	// Secrets are more secrets accepted beside Secret, for a receiver
+	// that rotates keys: a request signed with any of them verifies.
+	Secrets []string
+	// Scheme is "dt-jwt" (X-Dt-Signature; the default when empty) or
+	// "standard-webhooks" (webhook-id, webhook-timestamp,
+	// webhook-signature; secrets in the whsec_ form).
+	Scheme string
 	// FailureRate is the share of requests, between 0 and 1, answered 503
 	// (chosen at random, after signature verification). Default: 0.
 	FailureRate float64
@@ -68,15 +72,16 @@ type Stats struct {
 // Receiver is the development webhook receiver. It implements http.Handler
 // and is safe for concurrent use; create it with New.
 type Receiver struct {
-	opts   Options
-	secret []byte
+	opts     Options
+	verifier signature.Verifier // nil: signatures are not verified
 
 	mu sync.Mutex // serialises writes to opts.Out
 
 	received, accepted, verified, rejected, failed atomic.Int64
 }
 
-// New returns a Receiver configured by opts, with defaults filled in.
+// New returns a Receiver configured by opts, with defaults filled in. It
+// panics when opts.Check fails: check options from users first.
 func New(opts Options) *Receiver {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
@@ -87,7 +92,11 @@ func New(opts Options) *Receiver {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Receiver{opts: opts, secret: []byte(opts.Secret)}
+	v, err := opts.verifier()
+	if err != nil {
+		panic("devreceiver: " + err.Error())
+	}
+	return &Receiver{opts: opts, verifier: v}
 }
 
 // Stats returns a snapshot of the counters.
@@ -165,39 +174,6 @@ func (r *Receiver) refuseBody(w http.ResponseWriter, now time.Time, err error) {
 	http.Error(w, "cannot read body", http.StatusBadRequest)
 }
 
-// verify checks the signature when a secret is set and returns the
-// signature state for the line: verified, unsigned or unchecked (signed, but
-// no secret to check with).
-func (r *Receiver) verify(h http.Header, body []byte, now time.Time) (string, error) {
-	if len(r.secret) == 0 {
-		if h.Get(signature.Header) != "" {
-			return "unchecked", nil
-		}
-		return "unsigned", nil
-	}
-	if _, err := signature.VerifyRequest(h, body, r.secret, now); err != nil {
-		return "", err
-	}
-	r.verified.Add(1)
-	return "verified", nil
-}
-
-// reason is the short text of a 401 answer; the details go to Out only.
-func reason(err error) string {
-	switch {
-	case errors.Is(err, signature.ErrMissing):
-		return "missing signature"
-	case errors.Is(err, signature.ErrExpired):
-		return "expired signature"
-	case errors.Is(err, signature.ErrChecksum):
-		return "checksum mismatch"
-	case errors.Is(err, signature.ErrMalformed):
-		return "malformed signature"
-	default:
-		return "bad signature"
-	}
-}
-
 // println writes one line to Out, holding the lock so lines never
 // interleave.
 func (r *Receiver) println(line string) {
@@ -206,133 +182,4 @@ func (r *Receiver) println(line string) {
 	// A dev console that cannot be written to is not worth failing a
 	// request for; the counters still record the request.
 	_, _ = io.WriteString(r.opts.Out, line+"\n")
-}
-
-// maxDataLen is how much of an event's compact data JSON a line shows.
-const maxDataLen = 80
-
-// event is the part of a webhook body a line shows.
-type event struct {
-	Event struct {
-		EventID    string          `json:"eventId"`
-		TargetName string          `json:"targetName"`
-		EventType  string          `json:"eventType"`
-		Data       json.RawMessage `json:"data"`
-	} `json:"event"`
-	Labels   json.RawMessage `json:"labels"`
-	Metadata struct {
-		DeviceID string `json:"deviceId"`
-	} `json:"metadata"`
-}
-
-// parse decodes body as a webhook body.
-func parse(body []byte) (event, bool) {
-	var ev event
-	if err := json.Unmarshal(body, &ev); err != nil {
-		return event{}, false
-	}
-	return ev, true
-}
-
-// formatLine renders the line for body with the given status and state.
-func formatLine(now time.Time, status, state string, body []byte) string {
-	ev, ok := parse(body)
-	return formatParsed(now, status, state, ev, ok, len(body))
-}
-
-// formatParsed renders one line: time, status, signature state, then the
-// event (type, device, id, data summary, labels) or a note that the body
-// did not parse.
-func formatParsed(now time.Time, status, state string, ev event, ok bool, n int) string {
-	fields := []string{now.UTC().Format(time.RFC3339), status, state}
-	if !ok {
-		fields = append(fields, "unparsable body ("+strconv.Itoa(n)+" bytes)")
-		return strings.Join(fields, "  ")
-	}
-	e := &ev.Event
-	fields = append(fields,
-		orDash(e.EventType),
-		orDash(deviceID(ev)),
-		"eventId="+orDash(e.EventID),
-		summary(e.EventType, e.Data),
-		"labels="+compact(ev.Labels, "{}"),
-	)
-	return strings.Join(fields, "  ")
-}
-
-// deviceID is metadata.deviceId, or the last segment of targetName.
-func deviceID(ev event) string {
-	if ev.Metadata.DeviceID != "" {
-		return ev.Metadata.DeviceID
-	}
-	_, id, _ := strings.Cut(ev.Event.TargetName, "/devices/")
-	return id
-}
-
-// summaryKeys lists the fields of data.<eventType> worth a line for the
-// measurement types; nil for the others.
-func summaryKeys(eventType string) []string {
-	switch eventType {
-	case "temperature":
-		return []string{"value"}
-	case "humidity":
-		return []string{"relativeHumidity", "temperature"}
-	case "co2":
-		return []string{"ppm"}
-	case "pressure":
-		return []string{"pascal"}
-	}
-	return nil
-}
-
-// summary renders the measured value(s) of a measurement event, or the
-// compact data JSON truncated to maxDataLen characters.
-func summary(eventType string, data json.RawMessage) string {
-	if keys := summaryKeys(eventType); keys != nil {
-		var outer map[string]map[string]json.RawMessage
-		if json.Unmarshal(data, &outer) == nil && outer[eventType] != nil {
-			var parts []string
-			for _, k := range keys {
-				if v, ok := outer[eventType][k]; ok {
-					parts = append(parts, k+"="+string(v))
-				}
-			}
-			if len(parts) > 0 {
-				return strings.Join(parts, "  ")
-			}
-		}
-	}
-	return "data=" + truncate(compact(data, "null"), maxDataLen)
-}
-
-// compact returns raw as compact JSON, or empty when raw is absent.
-func compact(raw json.RawMessage, empty string) string {
-	if len(raw) == 0 {
-		return empty
-	}
-	var b bytes.Buffer
-	if err := json.Compact(&b, raw); err != nil {
-		return string(raw)
-	}
-	return b.String()
-}
-
-// truncate shortens s to at most n runes, marking the cut with an ellipsis.
-func truncate(s string, n int) string {
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos] + "…"
-		}
-		i++
-	}
-	return s
-}
-
-// orDash stands in "-" for an empty field.
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -23,6 +23,8 @@ type Config struct {
 	InstanceID string
 	// Logger, when set, receives kgo's warnings and errors.
 	Logger *slog.Logger
+	// Security is the TLS and SASL every client uses.
+	Security Security
 	// Extra options are added to every client (tests use it to tune
 	// timeouts).
 	Extra []kgo.Opt
@@ -31,6 +33,8 @@ type Config struct {
 // NewClient returns a client for the configured brokers with opts added.
 // Producers created here require acks from all in-sync replicas and are
 // idempotent (kgo's defaults), and retry until the record's context ends.
+// Every client uses k.Security; a CA, certificate or key file that cannot
+// be read is an error here.
 func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	if len(k.Brokers) == 0 {
 		return nil, fmt.Errorf("no Kafka brokers configured")
@@ -48,6 +52,11 @@ func (k Config) NewClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	if k.Logger != nil {
 		base = append(base, kgo.WithLogger(kslog{k.Logger}))
 	}
+	sec, err := k.Security.Opts()
+	if err != nil {
+		return nil, err
+	}
+	base = append(base, sec...)
 	base = append(base, k.Extra...)
 	return kgo.NewClient(append(base, opts...)...)
 }

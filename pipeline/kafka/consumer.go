@@ -24,16 +24,16 @@ import (
 // run concurrently, many per partition.
 type Handler func(ctx context.Context, r *kgo.Record) error
 
-// ConsumerConfig configures a Consumer.
-type ConsumerConfig struct {
-	// Kafka makes the group client.
-	Kafka Config
-	// Group is the consumer group.
-	Group string
-	// Topics are consumed by the group.
+// Route is one handler with its own limits, over a set of topics: a
+// connector's deliver or retry work. The limits of one route never hold up
+// another route's records.
+type Route struct {
+	// Name names the route in logs, e.g. the connector.
+	Name string
+	// Topics are the route's topics; a topic belongs to one route.
 	Topics []string
-	// MaxInFlight bounds the handlers running at once, across all
-	// partitions. Default 1000.
+	// MaxInFlight bounds the route's handlers running at once, across
+	// its partitions. Default 1000.
 	MaxInFlight int
 	// MaxQueued bounds the records of one partition read but not yet
 	// started (waiting for an in-flight slot or for DueAt). When it is
@@ -47,6 +47,35 @@ type ConsumerConfig struct {
 	DueAt func(r *kgo.Record) time.Time
 	// Handle does the work.
 	Handle Handler
+}
+
+// ConsumerConfig configures a Consumer: either Routes, or one route given
+// by Topics, MaxInFlight, MaxQueued, DueAt and Handle.
+type ConsumerConfig struct {
+	// Kafka makes the group client.
+	Kafka Config
+	// Group is the consumer group.
+	Group string
+	// Routes are the topics consumed, each with its handler and limits.
+	Routes []Route
+	// Topics, MaxInFlight, MaxQueued, DueAt and Handle are the one route
+	// of a consumer without Routes (see Route).
+	Topics      []string
+	MaxInFlight int
+	MaxQueued   int
+	DueAt       func(r *kgo.Record) time.Time
+	Handle      Handler
+	// MaxInFlightTotal bounds the handlers running at once over all
+	// routes. When it is reached, each route busy or waiting may hold
+	// only its share, MaxInFlightTotal / routes, of new slots, so that
+	// busy routes cannot starve the others. Default: the largest
+	// route's MaxInFlight when there is one route, else 1024.
+	MaxInFlightTotal int
+	// MaxQueuedTotal bounds the records read but not started, over the
+	// partitions whose fetching is not paused (a paused partition holds
+	// at most its route's MaxQueued): at the bound the consumer stops
+	// polling until half of them started. Default 4 × MaxInFlightTotal.
+	MaxQueuedTotal int
 	// Grace is how long in-flight work may go on after shutdown begins
 	// before its context is cancelled. Default 15s.
 	Grace time.Duration
@@ -58,25 +87,30 @@ type ConsumerConfig struct {
 	Logger *slog.Logger
 }
 
-// Consumer runs a consumer group whose records are handled concurrently,
-// up to MaxInFlight at a time over all partitions, each partition started
-// in offset order. It commits per partition only the contiguous prefix of
-// offsets whose work is done. On revoke, in-flight work is given RevokeGrace to
-// finish, then cancelled, and the done prefix is committed before the
-// partition is released. Partitions never share a lock on the hot path:
-// each has its own queue and tracker; the in-flight bound is a semaphore.
+// Consumer runs a consumer group whose records are handled concurrently.
+// Each record goes to the route of its topic; a route runs up to its
+// MaxInFlight handlers at a time over all its partitions, each partition
+// started in offset order, and the consumer runs up to MaxInFlightTotal.
+// It commits per partition only the contiguous prefix of offsets whose
+// work is done. On revoke, in-flight work is given RevokeGrace to finish,
+// then cancelled, and the done prefix is committed before the partition
+// is released.
+//
+// Nothing runs per route or per partition while it is idle: handlers run
+// on a shared pool of workers started on demand, which exit after a few
+// seconds without work. Locks are per route; the only consumer-wide state
+// on the hot path is an atomic slot count.
 type Consumer struct {
-	cfg ConsumerConfig
-	cl  *kgo.Client
-	log *slog.Logger
-	sem chan struct{} // one slot per running handler
-
-	jobs    chan job     // to idle workers
-	workers atomic.Int64 // started workers, at most MaxInFlight
-
-	mu    sync.Mutex // guards parts
-	parts map[topicPartition]*partition
-
+	cfg    ConsumerConfig
+	cl     *kgo.Client
+	log    *slog.Logger
+	lanes  map[string]*lane // by topic
+	pool   workerPool
+	slots  slotPool
+	dirty  dirtyList
+	gate   gate
+	mu     sync.Mutex // guards parts
+	parts  map[topicPartition]*partition
 	joined atomic.Bool // the group assigned this member at least once
 }
 
@@ -93,14 +127,104 @@ type topicPartition struct {
 // NewConsumer validates cfg and creates the group client. It does not
 // contact Kafka until Run.
 func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
-	if cfg.Group == "" || len(cfg.Topics) == 0 || cfg.Handle == nil {
-		return nil, errors.New("consumer needs a group, topics and a handler")
+	if err := cfg.fill(); err != nil {
+		return nil, err
 	}
-	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = pipeline.DefaultMaxInFlight
+	c := &Consumer{
+		cfg:   cfg,
+		log:   cfg.Logger.With("group", cfg.Group),
+		lanes: make(map[string]*lane),
+		parts: make(map[topicPartition]*partition),
 	}
-	if cfg.MaxQueued <= 0 {
-		cfg.MaxQueued = min(cfg.MaxInFlight, 256)
+	c.pool.jobs = make(chan job)
+	c.slots.max = int64(cfg.MaxInFlightTotal)
+	c.gate.max = int64(cfg.MaxQueuedTotal)
+	c.gate.room = make(chan struct{}, 1)
+	var topics []string
+	for i := range cfg.Routes {
+		l := &lane{c: c, route: cfg.Routes[i]}
+		for _, t := range l.route.Topics {
+			if c.lanes[t] != nil {
+				return nil, fmt.Errorf("consumer %s: topic %s is in two routes", cfg.Group, t)
+			}
+			c.lanes[t] = l
+			topics = append(topics, t)
+		}
+	}
+	cl, err := cfg.Kafka.NewClient(c.clientOpts(topics)...)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: %w", cfg.Group, err)
+	}
+	c.cl = cl
+	return c, nil
+}
+
+func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
+	opts := []kgo.Opt{
+		kgo.ConsumerGroup(c.cfg.Group),
+		kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(c.fetchMaxBytes()),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(time.Second),
+		// A crashed member holds its partitions until its session
+		// expires, and a member that died while joining holds up the
+		// next rebalance for the rebalance timeout: 10s and 30s rather
+		// than Kafka's 45s and 60s. A revoke takes at most RevokeGrace.
+		kgo.SessionTimeout(10 * time.Second),
+		kgo.RebalanceTimeout(max(30*time.Second, c.cfg.RevokeGrace+20*time.Second)),
+		kgo.OnPartitionsAssigned(c.assigned),
+		kgo.OnPartitionsRevoked(c.revoked),
+		kgo.OnPartitionsLost(c.lost),
+	}
+	if id := c.cfg.Kafka.InstanceID; id != "" {
+		opts = append(opts, kgo.InstanceID(id))
+	}
+	return opts
+}
+
+// fetchMaxBytes is the most one fetch returns: 8 MiB for one route, 32
+// MiB for several, whose records are spread over many partitions (a
+// broker's cost per fetch grows with the partitions it touches, so fewer,
+// larger fetches deliver more per second).
+func (c *Consumer) fetchMaxBytes() int32 {
+	if len(c.cfg.Routes) > 1 {
+		return 32 << 20
+	}
+	return 8 << 20
+}
+
+// fill applies the defaults and checks the routes.
+func (cfg *ConsumerConfig) fill() error {
+	if len(cfg.Routes) == 0 && cfg.Handle != nil {
+		cfg.Routes = []Route{{Name: cfg.Group, Topics: cfg.Topics, MaxInFlight: cfg.MaxInFlight,
+			MaxQueued: cfg.MaxQueued, DueAt: cfg.DueAt, Handle: cfg.Handle}}
+	}
+	if cfg.Group == "" || len(cfg.Routes) == 0 {
+		return errors.New("consumer needs a group and at least one route")
+	}
+	most := 0
+	for i := range cfg.Routes {
+		r := &cfg.Routes[i]
+		if len(r.Topics) == 0 || r.Handle == nil {
+			return fmt.Errorf("consumer %s: route %q needs topics and a handler", cfg.Group, r.Name)
+		}
+		if r.MaxInFlight <= 0 {
+			r.MaxInFlight = pipeline.DefaultMaxInFlight
+		}
+		if r.MaxQueued <= 0 {
+			r.MaxQueued = min(r.MaxInFlight, 256)
+		}
+		most = max(most, r.MaxInFlight)
+	}
+	if cfg.MaxInFlightTotal <= 0 {
+		cfg.MaxInFlightTotal = 1024
+		if len(cfg.Routes) == 1 {
+			cfg.MaxInFlightTotal = most
+		}
+	}
+	if cfg.MaxQueuedTotal <= 0 {
+		cfg.MaxQueuedTotal = 4 * cfg.MaxInFlightTotal
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 15 * time.Second
@@ -111,39 +235,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Consumer{
-		cfg:   cfg,
-		log:   cfg.Logger.With("group", cfg.Group),
-		sem:   make(chan struct{}, cfg.MaxInFlight),
-		jobs:  make(chan job),
-		parts: make(map[topicPartition]*partition),
-	}
-	opts := []kgo.Opt{
-		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(cfg.Topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxBytes(8 << 20),
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(time.Second),
-		// A crashed member holds its partitions until its session
-		// expires, and a member that died while joining holds up the
-		// next rebalance for the rebalance timeout: 10s and 30s rather
-		// than Kafka's 45s and 60s. A revoke takes at most RevokeGrace.
-		kgo.SessionTimeout(10 * time.Second),
-		kgo.RebalanceTimeout(max(30*time.Second, cfg.RevokeGrace+20*time.Second)),
-		kgo.OnPartitionsAssigned(c.assigned),
-		kgo.OnPartitionsRevoked(c.revoked),
-		kgo.OnPartitionsLost(c.lost),
-	}
-	if id := cfg.Kafka.InstanceID; id != "" {
-		opts = append(opts, kgo.InstanceID(id))
-	}
-	cl, err := cfg.Kafka.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("consumer %s: %w", cfg.Group, err)
-	}
-	c.cl = cl
-	return c, nil
+	return nil
 }
 
 // Run consumes until ctx ends, then stops reading, lets in-flight work
@@ -155,43 +247,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 	go c.markLoop(ctx)
 	c.pollLoop(ctx)
 	c.release(c.takeAll(), c.cfg.Grace, true)
-	close(c.jobs)
+	c.pool.close()
 	return nil
-}
-
-// job is one record to handle.
-type job struct {
-	p *partition
-	r *kgo.Record
-}
-
-// exec runs j on an idle worker, or on a new one while fewer than
-// MaxInFlight exist. Workers live until Run returns, so the stacks they
-// grew in HTTP clients and encoders are reused rather than grown anew for
-// every record. The caller holds an in-flight slot, so when all workers
-// exist one of them is about to be idle.
-func (c *Consumer) exec(j job) {
-	select {
-	case c.jobs <- j:
-		return
-	default:
-	}
-	if c.workers.Add(1) <= int64(c.cfg.MaxInFlight) {
-		go c.worker(j)
-		return
-	}
-	c.workers.Add(-1)
-	c.jobs <- j
-}
-
-func (c *Consumer) worker(j job) {
-	for ok := true; ok; j, ok = <-c.jobs {
-		j.p.handle(j.r)
-	}
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {
 	for ctx.Err() == nil {
+		if !c.gate.wait(ctx) {
+			return
+		}
 		fs := c.cl.PollRecords(ctx, 10000)
 		if fs.IsClientClosed() {
 			return
@@ -205,7 +269,7 @@ func (c *Consumer) pollLoop(ctx context.Context) {
 	}
 }
 
-// dispatch hands one fetched partition's records to its worker. Records of
+// dispatch hands one fetched partition's records to its route. Records of
 // a partition revoked since the fetch are dropped: their offsets were not
 // committed, so the new owner reads them.
 func (c *Consumer) dispatch(ftp kgo.FetchTopicPartition) {
@@ -214,13 +278,14 @@ func (c *Consumer) dispatch(ftp kgo.FetchTopicPartition) {
 	}
 	c.mu.Lock()
 	p := c.parts[topicPartition{ftp.Topic, ftp.Partition}]
+	c.mu.Unlock()
 	if p != nil {
 		p.push(ftp.Records)
 	}
-	c.mu.Unlock()
 }
 
-// setPaused pauses or resumes fetching one partition.
+// setPaused pauses or resumes fetching one partition. It only takes the
+// client's pause lock, so it may be called with a route's lock held.
 func (c *Consumer) setPaused(tp topicPartition, pause bool) {
 	m := map[string][]int32{tp.topic: {tp.partition}}
 	if pause {

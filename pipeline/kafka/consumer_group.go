@@ -7,17 +7,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// assigned starts a worker for every newly assigned partition.
+// assigned adds the state of every newly assigned partition.
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for topic, ps := range assigned {
+		l := c.lanes[topic]
+		if l == nil {
+			c.log.Error("assigned a topic of no route", "topic", topic)
+			continue
+		}
 		for _, id := range ps {
 			tp := topicPartition{topic, id}
 			if c.parts[tp] == nil {
-				p := newPartition(c, tp)
-				c.parts[tp] = p
-				go p.run()
+				c.parts[tp] = newPartition(l, tp)
 			}
 		}
 	}
@@ -66,17 +69,14 @@ func (c *Consumer) takeAll() []*partition {
 	return out
 }
 
-// release stops the partitions' workers, waits up to grace for in-flight
-// work, cancels what is left, and, when commit is set, marks and commits
-// each partition's done prefix synchronously.
+// release stops starting the partitions' records, waits up to grace for
+// in-flight work, cancels what is left, and, when commit is set, marks and
+// commits each partition's done prefix synchronously.
 func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 	if len(ps) == 0 {
 		return
 	}
-	deadline := time.Now().Add(grace)
-	for _, p := range ps {
-		p.stop(deadline)
-	}
+	settle(ps, grace)
 	if !commit {
 		return
 	}
@@ -110,21 +110,29 @@ func (c *Consumer) mark(ps []*partition) {
 }
 
 // markLoop marks moved commit points for autocommit, at most every 100ms.
+// It visits only the partitions whose commit point moved, so an idle
+// consumer costs nothing however many partitions it owns.
 func (c *Consumer) markLoop(ctx context.Context) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	var buf []*partition
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		c.mu.Lock()
-		ps := make([]*partition, 0, len(c.parts))
-		for _, p := range c.parts {
-			ps = append(ps, p)
+		buf = c.dirty.take(buf)
+		if len(buf) == 0 {
+			continue
 		}
-		c.mu.Unlock()
-		c.mark(ps)
+		live := buf[:0]
+		for _, p := range buf {
+			if !p.gone.Load() {
+				live = append(live, p)
+			}
+		}
+		c.mark(live)
+		clear(buf)
 	}
 }

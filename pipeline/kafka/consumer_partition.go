@@ -3,172 +3,141 @@ package kafka
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// partition is one assigned partition: a worker goroutine takes its records
-// in offset order, waits until each is due and for an in-flight slot, and
-// starts a goroutine per record to handle it. The tracker records which
-// offsets are done.
+// partition is one assigned partition: its queue of records read but not
+// started, and the tracker of which offsets are done. Its queue and list
+// fields are guarded by its lane's lock; no goroutine runs for it.
 type partition struct {
-	c       *Consumer
+	lane    *lane
 	tp      topicPartition
 	tracker *OffsetTracker
 
 	ctx    context.Context // handlers' context; cancelled on stop
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
 	queue  []*kgo.Record // pushed, not yet started
 	paused bool          // fetching paused because the queue is full
-	signal chan struct{} // cap 1: the queue grew
-	stopCh chan struct{} // closed when stop begins
+	listed bool          // in the lane's startable list
+	next   *partition    // in the lane's startable list
+	timer  *time.Timer   // set while the head waits to be due
 
+	gone     atomic.Bool // stop began; set under the lane's lock
+	dirty    atomic.Bool // in the consumer's dirty list
 	inflight sync.WaitGroup
-	exited   chan struct{} // closed when run returns
 }
 
-func newPartition(c *Consumer, tp topicPartition) *partition {
+func newPartition(l *lane, tp topicPartition) *partition {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &partition{
-		c: c, tp: tp, tracker: NewOffsetTracker(),
-		ctx: ctx, cancel: cancel,
-		signal: make(chan struct{}, 1),
-		stopCh: make(chan struct{}),
-		exited: make(chan struct{}),
-	}
+	return &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), ctx: ctx, cancel: cancel}
 }
 
-// push queues records (in offset order) for the worker, and pauses the
-// partition's fetching when the queue reaches MaxQueued.
+// push queues records (in offset order), pauses the partition's fetching
+// when the queue reaches MaxQueued, and starts what the route has room for.
 func (p *partition) push(recs []*kgo.Record) {
-	p.mu.Lock()
+	l := p.lane
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p.gone.Load() {
+		return
+	}
 	for _, r := range recs {
 		p.tracker.Add(r.Offset, r.LeaderEpoch)
 	}
+	if !p.paused {
+		l.c.gate.add(len(recs))
+	}
 	p.queue = append(p.queue, recs...)
-	pause := !p.paused && len(p.queue) >= p.c.cfg.MaxQueued
-	p.paused = p.paused || pause
-	p.mu.Unlock()
-	if pause {
-		p.c.setPaused(p.tp, true)
+	if !p.paused && len(p.queue) >= l.route.MaxQueued {
+		p.paused = true
+		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
+		l.c.setPaused(p.tp, true)
 	}
-	select {
-	case p.signal <- struct{}{}:
-	default:
+	if p.timer == nil {
+		l.enlist(p)
 	}
+	l.pump()
 }
 
-// run is the partition's worker; it returns when stop begins.
-func (p *partition) run() {
-	defer close(p.exited)
-	for {
-		r, ok := p.next()
-		if !ok || !p.waitDue(r) || !p.acquire() {
-			return
-		}
-		p.pop()
-		p.inflight.Add(1)
-		p.c.exec(job{p, r})
+// due runs when the head's due time came: the partition is startable
+// again.
+func (p *partition) due() {
+	l := p.lane
+	l.mu.Lock()
+	p.timer = nil
+	if !p.gone.Load() && len(p.queue) > 0 {
+		l.enlist(p)
 	}
+	l.pump()
+	l.mu.Unlock()
 }
 
-// next waits for the head of the queue, or for stop. The head stays
-// queued until pop, so that stop finds it.
-func (p *partition) next() (*kgo.Record, bool) {
-	for {
-		p.mu.Lock()
-		if len(p.queue) > 0 {
-			r := p.queue[0]
-			p.mu.Unlock()
-			return r, true
-		}
-		p.mu.Unlock()
-		select {
-		case <-p.signal:
-		case <-p.stopCh:
-			return nil, false
-		}
+// finish records the outcome of one handler: a nil error makes the offset
+// done. It gives the slot back and starts what may start now.
+func (p *partition) finish(r *kgo.Record, err error) {
+	l := p.lane
+	if err == nil && p.tracker.Done(r.Offset) && !p.dirty.Swap(true) {
+		l.c.dirty.add(p)
 	}
+	l.mu.Lock()
+	l.inflight--
+	l.c.slots.give()
+	l.pump()
+	l.mu.Unlock()
+	p.inflight.Done()
+	l.c.slots.wake()
 }
 
-// pop removes the head and resumes fetching once the queue is down to
-// half of MaxQueued.
-func (p *partition) pop() {
-	p.mu.Lock()
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
-	resume := p.paused && len(p.queue) <= p.c.cfg.MaxQueued/2
-	p.paused = p.paused && !resume
-	p.mu.Unlock()
-	if resume {
-		p.c.setPaused(p.tp, false)
+// halt stops starting records: the queue is dropped (those offsets stay
+// uncommitted) and a paused partition is resumed, so that a later
+// assignment of it fetches again. In-flight handlers go on.
+func (p *partition) halt() {
+	l := p.lane
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p.gone.Store(true)
+	if !p.paused {
+		l.c.gate.add(-len(p.queue))
 	}
-}
-
-// waitDue waits until r is due; false when stop began first.
-func (p *partition) waitDue(r *kgo.Record) bool {
-	if p.c.cfg.DueAt == nil {
-		return true
-	}
-	d := time.Until(p.c.cfg.DueAt(r))
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-p.stopCh:
-		return false
-	}
-}
-
-// acquire takes an in-flight slot; false when stop began first.
-func (p *partition) acquire() bool {
-	select {
-	case p.c.sem <- struct{}{}:
-		return true
-	case <-p.stopCh:
-		return false
-	}
-}
-
-func (p *partition) handle(r *kgo.Record) {
-	defer p.inflight.Done()
-	if err := p.c.cfg.Handle(p.ctx, r); err == nil {
-		p.tracker.Done(r.Offset)
-	}
-	<-p.c.sem
-}
-
-// stop ends the worker, drops records not started (their offsets stay
-// uncommitted), lets in-flight handlers run until deadline, then cancels
-// them and waits for them to return. A paused partition is resumed, so
-// that a later assignment of it fetches again.
-func (p *partition) stop(deadline time.Time) {
-	close(p.stopCh)
-	<-p.exited
-	p.mu.Lock()
 	p.queue = nil
-	paused := p.paused
-	p.paused = false
-	p.mu.Unlock()
-	if paused {
-		p.c.setPaused(p.tp, false)
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	if p.paused {
+		p.paused = false
+		l.c.setPaused(p.tp, false)
+	}
+}
+
+// settle halts ps, lets their in-flight handlers run until grace passes,
+// then cancels them and waits for them to return.
+func settle(ps []*partition, grace time.Duration) {
+	for _, p := range ps {
+		p.halt()
 	}
 	done := make(chan struct{})
-	go func() { p.inflight.Wait(); close(done) }()
-	t := time.NewTimer(time.Until(deadline))
+	go func() {
+		for _, p := range ps {
+			p.inflight.Wait()
+		}
+		close(done)
+	}()
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-done:
 	case <-t.C:
-		p.cancel()
+		for _, p := range ps {
+			p.cancel()
+		}
 		<-done
 	}
-	p.cancel()
+	for _, p := range ps {
+		p.cancel()
+	}
 }

@@ -42,23 +42,26 @@ func (t *OffsetTracker) Add(offset int64, epoch int32) {
 }
 
 // Done records that the work for offset is acknowledged, and advances the
-// commit point over the contiguous done prefix. Done for an offset that was
-// never added (or already passed) is ignored.
-func (t *OffsetTracker) Done(offset int64) {
+// commit point over the contiguous done prefix; it reports whether the
+// commit point moved. Done for an offset that was never added (or already
+// passed) is ignored.
+func (t *OffsetTracker) Done(offset int64) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	live := t.entries[t.head:]
 	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
 	if i == len(live) || live[i].offset != offset {
-		return
+		return false
 	}
 	live[i].done = true
+	moved := t.head < len(t.entries) && t.entries[t.head].done
 	for t.head < len(t.entries) && t.entries[t.head].done {
 		e := t.entries[t.head]
 		t.commit = kgo.EpochOffset{Epoch: e.epoch, Offset: e.offset + 1}
 		t.head++
 	}
 	t.compact()
+	return moved
 }
 
 // compact drops the done prefix once it is at least half of the slice, so

@@ -13,6 +13,12 @@
 // receiver written against DT's documentation verifies hookpipe's requests
 // and the other way round.
 //
+// The package also implements Standard Webhooks v1 (scheme
+// "standard-webhooks"): webhook-id, webhook-timestamp and a
+// webhook-signature with one "v1,<base64 HMAC-SHA256>" per secret, so that
+// keys rotate without downtime. [StandardSigner] signs, [StandardVerifier]
+// verifies; [NewRequestSigner] and [NewVerifier] choose by scheme name.
+//
 // The package depends only on the standard library and github.com/rs/xid
 // (the token id), holds no package-level mutable state, and all of its
 // functions and a [Signer] are safe for concurrent use.

@@ -20,8 +20,10 @@ const MaxClockSkew = time.Minute
 // Errors returned by [Verify] and [VerifyRequest], always wrapped with
 // context: check them with errors.Is.
 var (
-	// ErrMissing means the request carries no X-Dt-Signature header.
-	ErrMissing = errors.New("signature: missing " + Header + " header")
+	// ErrMissing means the request lacks a signature header the scheme
+	// needs (X-Dt-Signature; webhook-id, webhook-timestamp or
+	// webhook-signature); the wrapping error names it.
+	ErrMissing = errors.New("signature: missing header")
 	// ErrMalformed means the token is not a three-segment base64url JWS with
 	// a JSON header and JSON claims of the expected types, or lacks exp or
 	// iat.
@@ -102,7 +104,7 @@ func Verify(token string, body []byte, secret []byte, now time.Time) (Claims, er
 func VerifyRequest(h http.Header, body []byte, secret []byte, now time.Time) (Claims, error) {
 	token := lookup(h)
 	if token == "" {
-		return Claims{}, ErrMissing
+		return Claims{}, fmt.Errorf("%w %s", ErrMissing, Header)
 	}
 	return Verify(token, body, secret, now)
 }

@@ -5,4 +5,10 @@
 // one of three acknowledged ways before its offset may be committed:
 // delivered (a 2xx), moved to the next retry tier, or moved to the DLQ for
 // being older than the connector's max_age.
+//
+// Retry is not a package of its own because it is the same stage as
+// deliver over other topics: NewDeliver and NewRetry build one Stage type
+// around the same per-connector handling (send, then retry tier or DLQ),
+// and differ only in the topics, the consumer group, and NewRetry's DueAt,
+// which holds each retry record until its tier's backoff has passed.
 package deliver

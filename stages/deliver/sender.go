@@ -39,17 +39,19 @@ type Result struct {
 }
 
 // Sender POSTs webhook bodies to one connector's endpoint. It is safe for
-// concurrent use; each call signs with a fresh token.
+// concurrent use; each call signs afresh with the connector's scheme.
 type Sender struct {
 	url     string
 	timeout time.Duration
 	header  http.Header
-	signer  *signature.Signer
+	signer  signature.RequestSigner // nil: unsigned
 	client  *http.Client
 }
 
 // NewSender returns a Sender for c. client may be nil for a client whose
-// connection pool fits c.MaxInFlight; TLS verification is always on.
+// connection pool fits c.MaxInFlight; TLS verification is always on. It
+// panics when c's signature settings are invalid, which LoadConnectors
+// never returns.
 func NewSender(c *pipeline.Connector, version string, client *http.Client) *Sender {
 	h := http.Header{}
 	for k, v := range c.Headers {
@@ -58,9 +60,7 @@ func NewSender(c *pipeline.Connector, version string, client *http.Client) *Send
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "hookpipe/"+version)
 	s := &Sender{url: c.URL.String(), timeout: c.Timeout, header: h, client: client}
-	if c.SignatureSecret != "" {
-		s.signer = signature.NewSigner([]byte(c.SignatureSecret))
-	}
+	s.signer = requestSigner(c)
 	if s.client == nil {
 		s.client = NewHTTPClient(c.MaxInFlight, c.TLS)
 	}
@@ -86,9 +86,33 @@ func NewHTTPClient(maxConns int, tlsCfg *tls.Config) *http.Client {
 	}
 }
 
-// Send POSTs body and classifies the answer. It returns when the endpoint
-// answered, the connector's timeout passed, or ctx ended.
+// requestSigner returns c's signer, nil when c is unsigned. A connector
+// built by hand with only SignatureSecret signs with dt-jwt.
+func requestSigner(c *pipeline.Connector) signature.RequestSigner {
+	secrets := c.SignatureSecrets
+	if len(secrets) == 0 && c.SignatureSecret != "" {
+		secrets = []string{c.SignatureSecret}
+	}
+	if len(secrets) == 0 {
+		return nil
+	}
+	sg, err := signature.NewRequestSigner(c.SignatureScheme, secrets)
+	if err != nil {
+		panic(fmt.Sprintf("connector %s: %v", c.Name, err))
+	}
+	return sg
+}
+
+// Send is SendEvent without an event id, for bodies that are not events.
+// A standard-webhooks connector then sends an empty webhook-id.
 func (s *Sender) Send(ctx context.Context, body []byte) Result {
+	return s.SendEvent(ctx, "", body)
+}
+
+// SendEvent POSTs body, the event eventID (the webhook-id of
+// standard-webhooks), and classifies the answer. It returns when the
+// endpoint answered, the connector's timeout passed, or ctx ended.
+func (s *Sender) SendEvent(ctx context.Context, eventID string, body []byte) Result {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	start := time.Now()
@@ -96,12 +120,12 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 	if err != nil {
 		return Result{Class: "network", Err: "request: " + err.Error()}
 	}
-	req.Header = make(http.Header, len(s.header)+1)
+	req.Header = make(http.Header, len(s.header)+3)
 	for k, v := range s.header {
 		req.Header[k] = v // shared, never written: the transport only reads
 	}
 	if s.signer != nil {
-		req.Header[signature.Header] = []string{s.signer.Sign(body, start)}
+		s.signer.SignRequest(req.Header, eventID, body, start)
 	}
 	resp, err := s.client.Do(req)
 	took := time.Since(start)

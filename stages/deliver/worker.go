@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -25,18 +26,23 @@ type worker struct {
 	tiers    map[string]int // topic → tier; -1 is the main topic
 }
 
-func newWorker(cfg Config) *worker {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+// newWorker returns connector c's worker; its HTTP client is
+// cfg.HTTPClient(c), or a shared one from cfg.Transports.
+func newWorker(cfg Config, c *pipeline.Connector) *worker {
+	var client *http.Client
+	switch {
+	case cfg.HTTPClient != nil:
+		client = cfg.HTTPClient(c)
+	case cfg.Transports != nil:
+		client = cfg.Transports.Client(c)
 	}
 	return &worker{
-		conn:     cfg.Connector,
+		conn:     c,
 		topics:   cfg.Topics,
-		sender:   NewSender(cfg.Connector, cfg.Version, cfg.HTTPClient),
+		sender:   NewSender(c, cfg.Version, client),
 		producer: cfg.Producer,
-		metrics:  cfg.Metrics,
-		log:      log.With("connector", cfg.Connector.Name),
+		metrics:  cfg.Metrics.Connector(c.Name),
+		log:      logger(cfg).With("connector", c.Name),
 		tiers:    make(map[string]int),
 	}
 }
@@ -66,7 +72,7 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 		return nil
 	}
 	w.metrics.InFlight(1)
-	res := w.sender.Send(ctx, r.Value)
+	res := w.sender.SendEvent(ctx, meta.EventID, r.Value)
 	w.metrics.InFlight(-1)
 	if res.OK {
 		w.metrics.Delivered(res.Took, meta.IngestTime)
@@ -89,6 +95,5 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 // produce writes r's body to topic with meta's headers and waits for Kafka
 // to acknowledge it, retrying until it is acknowledged or ctx ends.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
-	out := &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: meta.Headers(reason)}
-	return kafka.ProduceAcked(ctx, w.producer, w.log, out)
+	return kafka.ProduceAcked(ctx, w.producer, w.log, meta.Record(topic, r.Key, r.Value, reason))
 }

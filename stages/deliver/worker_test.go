@@ -48,7 +48,7 @@ func testWorker(t *testing.T, srv *httptest.Server, secret string) (*worker, *kg
 		t.Fatal(err)
 	}
 	t.Cleanup(read.Close)
-	w := newWorker(Config{Connector: conn, Topics: topics, Producer: prod, Version: "v1"})
+	w := newWorker(Config{Topics: topics, Producer: prod, Version: "v1"}, conn)
 	w.tiers[topics.Connector("c")] = -1
 	w.tiers[topics.Retry("c", 0)] = 0
 	w.tiers[topics.Retry("c", 1)] = 1
@@ -57,7 +57,9 @@ func testWorker(t *testing.T, srv *httptest.Server, secret string) (*worker, *kg
 
 func record(topic string, ingest time.Time, attempts int) *kgo.Record {
 	m := pipeline.Meta{IngestTime: ingest, EventID: "e1", EventType: "touch", Attempts: attempts}
-	return &kgo.Record{Topic: topic, Key: []byte("d1"), Value: []byte(`{"event":{}}`), Headers: m.Headers(""), Timestamp: time.Now()}
+	r := m.Record(topic, []byte("d1"), []byte(`{"event":{}}`), "")
+	r.Timestamp = time.Now()
+	return r
 }
 
 func next(t *testing.T, cl *kgo.Client) *kgo.Record {

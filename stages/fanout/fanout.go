@@ -2,10 +2,8 @@ package fanout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
@@ -31,7 +29,8 @@ type Config struct {
 	Producer *kgo.Client
 	// Metrics records events and outputs; may be nil.
 	Metrics *metrics.Metrics
-	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight.
+	// MaxInFlight bounds events in progress. Default DefaultMaxInFlight
+	// divided by the number of enabled connectors, at least 16.
 	MaxInFlight int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
@@ -72,7 +71,9 @@ func New(cfg Config) (*Stage, error) {
 		})
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
+		// Bound the outputs in flight, not the events: an event to a
+		// thousand connectors holds a thousand records.
+		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:       cfg.Kafka,
@@ -100,32 +101,22 @@ func (s *Stage) Name() string { return "fanout" }
 func (s *Stage) Run(ctx context.Context) error { return s.consumer.Run(ctx) }
 
 // handle renders and writes one event's bodies, and returns nil once Kafka
-// acknowledged all of them. A record written by ingest is spliced, not
-// parsed (pipeline.ParseStored); any other record is decoded as an
-// envelope. A record that is neither cannot become a webhook: it is
-// logged, counted and skipped.
+// acknowledged all of them (kafka.ProduceAcked). The record is read with
+// pipeline.DecodeEvent; one that is no envelope cannot become a webhook: it
+// is logged, counted and skipped.
+//
+// handle runs on the consumer's executor goroutines and keeps its own frame
+// small: the decoding and the logging live in functions that have returned
+// before the produce, so that the stack the produce needs stays within what
+// the executors have, rather than being grown and copied again after every
+// garbage collection shrank it.
 func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
-	meta := pipeline.ReadMeta(r)
-	render, ok := s.splicer(r, &meta)
+	outs, owners, ok := s.render(r)
 	if !ok {
-		s.metrics.FanoutRead(false)
-		s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
+		s.skip(r)
 		return nil
 	}
-	s.metrics.FanoutRead(true)
-	headers := meta.Headers("")
-	var outs []*kgo.Record
-	var owners []*target
-	for i := range s.targets {
-		t := &s.targets[i]
-		if !t.conn.Wants(meta.EventType) {
-			continue
-		}
-		body := render(t.renderer, make([]byte, 0, len(r.Value)))
-		outs = append(outs, &kgo.Record{Topic: t.topic, Key: r.Key, Value: body, Headers: headers})
-		owners = append(owners, t)
-	}
-	if err := s.produceAll(ctx, outs); err != nil {
+	if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs...); err != nil {
 		return err
 	}
 	for _, t := range owners {
@@ -134,46 +125,27 @@ func (s *Stage) handle(ctx context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// splicer returns how to build a connector's body from r, filling meta's
-// event id and type; false when r is no envelope.
-func (s *Stage) splicer(r *kgo.Record, meta *pipeline.Meta) (func(*pipeline.Renderer, []byte) []byte, bool) {
-	if sb, ok := pipeline.ParseStored(r); ok && meta.EventType != "" && meta.EventID != "" {
-		return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Project(dst, &sb) }, true
+// render decodes r and returns its record for each enabled connector that
+// wants its type, with the targets they are for; false when r is no
+// envelope.
+func (s *Stage) render(r *kgo.Record) (outs []*kgo.Record, owners []*target, ok bool) {
+	ev, ok := pipeline.DecodeEvent(r)
+	if !ok {
+		return nil, nil, false
 	}
-	var env pipeline.Envelope
-	if err := json.Unmarshal(r.Value, &env); err != nil || env.Event.EventType == "" {
-		return nil, false
+	s.metrics.FanoutRead(true)
+	for i := range s.targets {
+		t := &s.targets[i]
+		if t.conn.Wants(ev.Meta.EventType) {
+			outs = append(outs, ev.Record(t.topic, t.renderer))
+			owners = append(owners, t)
+		}
 	}
-	meta.EventID, meta.EventType = env.Event.EventID, env.Event.EventType
-	if len(r.Key) == 0 {
-		r.Key = []byte(env.Metadata.DeviceID)
-	}
-	return func(rd *pipeline.Renderer, dst []byte) []byte { return rd.Append(dst, &env) }, true
+	return outs, owners, true
 }
 
-// produceAll writes every record concurrently and waits until each is
-// acknowledged, retrying failed ones until ctx ends.
-func (s *Stage) produceAll(ctx context.Context, outs []*kgo.Record) error {
-	if len(outs) == 0 {
-		return nil
-	}
-	var wg sync.WaitGroup
-	failed := make([]error, len(outs))
-	for i, out := range outs {
-		wg.Add(1)
-		s.producer.Produce(ctx, out, func(_ *kgo.Record, err error) {
-			failed[i] = err
-			wg.Done()
-		})
-	}
-	wg.Wait()
-	for i, err := range failed {
-		if err == nil {
-			continue
-		}
-		if err := kafka.ProduceAcked(ctx, s.producer, s.log, outs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+// skip counts and logs a record that is no envelope.
+func (s *Stage) skip(r *kgo.Record) {
+	s.metrics.FanoutRead(false)
+	s.log.Error("skipping undecodable event", "partition", r.Partition, "offset", r.Offset)
 }

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
 
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -51,7 +51,7 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 		`{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N","room":"R"},"metadata":{"deviceId":"d1","projectId":"p"}}`,
 		`{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"metadata":{"deviceId":"d2","projectId":"p"}}`,
 	} {
-		prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v), Headers: ingest.Headers("")})
+		prod.ProduceSync(context.Background(), ingest.Record(topics.Events(), nil, []byte(v), ""))
 	}
 	// As ingest writes it: the stored layout, labels located by a header.
 	stored := &pipeline.Envelope{
@@ -59,16 +59,14 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 		Labels:   map[string]string{"room": "R", "name": "M"},
 		Metadata: pipeline.Metadata{DeviceID: "d3", ProjectID: "p", DeviceType: "touch"},
 	}
-	value, at, end := pipeline.AppendStored(nil, stored)
-	m3 := pipeline.Meta{IngestTime: ingest.IngestTime, EventID: "e3", EventType: "touch"}
-	prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Key: []byte("d3"), Value: value,
-		Headers: append(m3.Headers(""), pipeline.LabelsHeader(at, end))})
+	rec := pipeline.EncodeEvent(topics.Events(), stored, ingest.IngestTime)
+	prod.ProduceSync(context.Background(), &rec)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
-	got := readN(t, kc, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
+	got := kafkatest.ReadN(t, kc.Brokers, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -110,20 +108,4 @@ func counter(t *testing.T, m *metrics.Metrics, name string) float64 {
 		}
 	}
 	return -1
-}
-
-func readN(t *testing.T, kc kafka.Config, n int, topics ...string) []*kgo.Record {
-	t.Helper()
-	cl, _ := kc.NewClient(kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n && ctx.Err() == nil {
-		out = append(out, cl.PollFetches(ctx).Records()...)
-	}
-	if len(out) != n {
-		t.Fatalf("read %d records, want %d", len(out), n)
-	}
-	return out
 }

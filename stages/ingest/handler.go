@@ -7,15 +7,14 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -66,17 +65,21 @@ type handler struct {
 // at that path. Other methods get 405 with "Allow: POST".
 //
 // A request is all or nothing. Its body is decoded and validated by
-// Decode; any error answers 400 (413 over the size or count limits) with
-// {"error":"..."} and nothing is written to Kafka. A valid request produces
-// one record per event to the events topic (key: deviceId; value: the
-// envelope as stored, with its assigned eventId and timestamp and derived
-// metadata; headers: ingest time, eventId, eventType; timestamp: the
-// ingest time) and answers 202 {"accepted":N,"eventIds":[...]} only after
+// envelope.Decode; any error answers 400 (413 over the size or count limits) with
+// {"error":"..."} and nothing is written to Kafka. A body sent with
+// Content-Encoding: gzip is decompressed first, and Limits.MaxBodyBytes
+// bounds it both as sent and decompressed; any other encoding is 415. A
+// valid request produces one record per event to the events topic
+// (pipeline.EncodeEvent: key deviceId; value the envelope as stored, with
+// its assigned eventId and timestamp and derived metadata; headers ingest
+// time, eventId, eventType and labels; timestamp the ingest time) and
+// answers 202 {"accepted":N,"eventIds":[...]} only after
 // Kafka acknowledged every one of them.
 //
-// When Kafka fails any record or does not acknowledge all of them within
-// Config.ProduceTimeout, the answer is 503 {"error":"kafka unavailable,
-// retry later"} with "Retry-After: 1". Some events of that request may be
+// When Kafka has not acknowledged all of them within Config.ProduceTimeout
+// (a failed write is retried until then, as kafka.ProduceAcked says), the
+// answer is 503 {"error":"kafka unavailable, retry later"} with
+// "Retry-After: 1". Some events of that request may be
 // stored nonetheless, and may still be written after the answer: a client
 // that retries the same request with the same eventIds lets receivers
 // deduplicate, while events whose ids the server assigned get new ids on
@@ -88,7 +91,7 @@ func NewHandler(cfg Config) http.Handler {
 	h := &handler{
 		client:  cfg.Client,
 		topic:   cfg.Topic,
-		lim:     cfg.Limits.withDefaults(),
+		lim:     cfg.Limits.WithDefaults(),
 		auth:    cfg.Token != "",
 		token:   sha256.Sum256([]byte(cfg.Token)),
 		metrics: cfg.Metrics,
@@ -127,7 +130,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) int {
 		return writeError(w, statusOf(err), err.Error())
 	}
 	now := time.Now()
-	envs, err := Decode(body, r.Header.Get("Content-Type"), h.lim, now)
+	envs, err := envelope.Decode(body, r.Header.Get("Content-Type"), h.lim, now)
 	if err != nil {
 		return writeError(w, statusOf(err), err.Error())
 	}
@@ -164,45 +167,11 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
 }
 
-// errReadBody is answered when the body cannot be read (the client went
-// away or sent a broken chunked encoding).
-var errReadBody = errors.New("could not read the request body")
-
-// readBody reads the whole body, at most Limits.MaxBodyBytes of it.
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := h.lim.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, bodyTooLarge(limit)
-	}
-	size := int64(bytes.MinRead)
-	if r.ContentLength > 0 {
-		size += r.ContentLength
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, bodyTooLarge(limit)
-	case err != nil:
-		h.log.LogAttrs(r.Context(), slog.LevelDebug, "ingest: reading the body failed", slog.Any("error", err))
-		return nil, errReadBody
-	}
-	return buf.Bytes(), nil
-}
-
-// statusOf maps a Decode or readBody error to its HTTP status.
-func statusOf(err error) int {
-	if errors.Is(err, ErrBodyTooLarge) || errors.Is(err, ErrTooManyEvents) {
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusBadRequest
-}
-
 // produce writes one record per envelope and returns once Kafka has
-// acknowledged all of them, or failed one, or the produce timeout passed.
-// The timeout, not the request's cancellation, bounds the wait: a record's
-// context may fail the batch it heads, which holds other requests' records.
+// acknowledged all of them, or the produce timeout passed (failed writes
+// are retried until then: kafka.ProduceAcked). The timeout, not the
+// request's cancellation, bounds the wait: a record's context may fail the
+// batch it heads, which holds other requests' records.
 func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now time.Time) error {
 	if h.client == nil {
 		return errors.New("ingest: no kafka client configured")
@@ -210,71 +179,20 @@ func (h *handler) produce(ctx context.Context, envs []*pipeline.Envelope, now ti
 	recs := h.records(envs, now)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.timeout)
 	defer cancel()
-	acks := newAcks(len(recs))
-	for _, rec := range recs {
-		h.client.Produce(ctx, rec, acks.promise)
-	}
-	select {
-	case <-acks.done:
-		return acks.err()
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for %d acknowledgements of %d: %w", acks.pending.Load(), len(recs), ctx.Err())
-	}
+	return kafka.ProduceAcked(ctx, h.client, h.log, recs...)
 }
 
-// records encodes the envelopes as records of the events topic, in the
-// stored layout (pipeline.AppendStored) that lets fanout splice bodies.
+// records encodes the envelopes as records of the events topic
+// (pipeline.EncodeEvent). It is apart from produce so that its frame is
+// gone before the produce deepens the stack.
 func (h *handler) records(envs []*pipeline.Envelope, now time.Time) []*kgo.Record {
 	recs := make([]kgo.Record, len(envs))
 	out := make([]*kgo.Record, len(envs))
 	for i, env := range envs {
-		value, at, end := pipeline.AppendStored(nil, env)
-		meta := pipeline.Meta{IngestTime: now, EventID: env.Event.EventID, EventType: env.Event.EventType}
-		recs[i] = kgo.Record{
-			Topic:     h.topic,
-			Key:       []byte(env.Metadata.DeviceID),
-			Value:     value,
-			Headers:   append(meta.Headers(""), pipeline.LabelsHeader(at, end)),
-			Timestamp: now,
-		}
+		recs[i] = pipeline.EncodeEvent(h.topic, env, now)
 		out[i] = &recs[i]
 	}
 	return out
-}
-
-// acks counts the acknowledgements of one request's records. Its promise
-// runs on kgo's promise goroutine; done is closed after the last one.
-type acks struct {
-	pending atomic.Int64
-	done    chan struct{}
-	mu      sync.Mutex
-	first   error
-}
-
-func newAcks(n int) *acks {
-	a := &acks{done: make(chan struct{})}
-	a.pending.Store(int64(n))
-	return a
-}
-
-func (a *acks) promise(_ *kgo.Record, err error) {
-	if err != nil {
-		a.mu.Lock()
-		if a.first == nil {
-			a.first = err
-		}
-		a.mu.Unlock()
-	}
-	if a.pending.Add(-1) == 0 {
-		close(a.done)
-	}
-}
-
-// err returns the first produce error, if any.
-func (a *acks) err() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.first
 }
 
 // writeError answers {"error":msg} with code and returns code.

@@ -1,19 +1,23 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/ingest/envelope"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -21,7 +25,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -70,29 +73,6 @@ func checkAnswer(t *testing.T, w *httptest.ResponseRecorder, code int, body stri
 	}
 }
 
-// consume reads n records from the start of the events topic.
-func consume(t *testing.T, c *kfake.Cluster, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(testTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			t.Fatalf("read %d of %d records: %v", len(recs), n, err)
-		}
-		fs.EachError(func(topic string, p int32, err error) { t.Errorf("fetch %s/%d: %v", topic, p, err) })
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
-}
-
 // storedCount flushes the producer and returns how many records the
 // events topic holds.
 func storedCount(t *testing.T, producer *kgo.Client) int64 {
@@ -120,7 +100,11 @@ func storedCount(t *testing.T, producer *kgo.Client) int64 {
 func TestHandlerStoresEvents(t *testing.T) {
 	c, cl := newCluster(t)
 	h := NewHandler(Config{Client: cl, Topic: testTopic})
-	body := string(readFile(t, fixture)) + minimal + "\n"
+	events, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := string(events) + minimal + "\n"
 	before := time.Now().UnixMilli()
 	w := post(h, body, "application/x-ndjson", "")
 	after := time.Now().UnixMilli()
@@ -131,7 +115,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	want, err := Decode([]byte(body), "", Limits{}, time.Now())
+	want, err := envelope.Decode([]byte(body), "", Limits{}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +123,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		t.Fatalf("answer %+v, want %d events", got, len(want))
 	}
 	byID := map[string]*kgo.Record{}
-	for _, r := range consume(t, c, len(want)) {
+	for _, r := range kafkatest.ReadN(t, c.ListenAddrs(), len(want), testTopic) {
 		byID[pipeline.ReadMeta(r).EventID] = r
 	}
 	last := &want[len(want)-1].Event // its eventId and timestamp are assigned
@@ -148,7 +132,7 @@ func TestHandlerStoresEvents(t *testing.T) {
 		var stored pipeline.Envelope
 		_ = json.Unmarshal(r.Value, &stored)
 		last.Timestamp = stored.Event.Timestamp
-		if ts, err := time.Parse(TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
+		if ts, err := time.Parse(envelope.TimestampLayout, last.Timestamp); err != nil || ts.UnixMilli() < before-1 || ts.UnixMilli() > after {
 			t.Errorf("assigned timestamp %q not in [%d, %d] ms (%v)", last.Timestamp, before, after, err)
 		}
 	}
@@ -178,8 +162,8 @@ func checkRecord(t *testing.T, r *kgo.Record, want *pipeline.Envelope, before, a
 	if string(r.Key) != want.Metadata.DeviceID {
 		t.Errorf("key = %q, want %q", r.Key, want.Metadata.DeviceID)
 	}
-	if _, ok := pipeline.ParseStored(r); !ok {
-		t.Errorf("record of %s lacks a valid %s header", want.Event.EventID, pipeline.HeaderLabels)
+	if enc := pipeline.EncodeEvent(r.Topic, want, r.Timestamp); !bytes.Equal(r.Value, enc.Value) || !cmp.Equal(r.Headers, enc.Headers) {
+		t.Errorf("record of %s is not in the codec's layout:\n%s %v\nwant\n%s %v", want.Event.EventID, r.Value, r.Headers, enc.Value, enc.Headers)
 	}
 	meta := pipeline.ReadMeta(r)
 	ms := meta.IngestTime.UnixMilli()
@@ -229,7 +213,7 @@ func TestHandlerBodyLimitStreaming(t *testing.T) {
 	_, cl := newCluster(t)
 	srv := httptest.NewServer(NewHandler(Config{Client: cl, Topic: testTopic}))
 	defer srv.Close()
-	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", DefaultMaxBodyBytes)), strings.NewReader(minimal))
+	body := io.MultiReader(strings.NewReader(strings.Repeat(" ", envelope.DefaultMaxBodyBytes)), strings.NewReader(minimal))
 	resp, err := http.Post(srv.URL, "application/json", body) // no Content-Length: chunked
 	if err != nil {
 		t.Fatal(err)
@@ -312,24 +296,7 @@ func TestHandlerKafkaUnavailable(t *testing.T) {
 
 // refuseProduce makes c answer every produce request with a non-retriable
 // error, so that the client fails the records at once.
-func refuseProduce(c *kfake.Cluster) {
-	c.ControlKey(int16(kmsg.Produce), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		req := kreq.(*kmsg.ProduceRequest)
-		resp := req.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
+func refuseProduce(c *kfake.Cluster) { kafkatest.RefuseProduce(c, kerr.TopicAuthorizationFailed, -1) }
 
 // TestHandlerConcurrent pins that concurrent requests share one handler
 // and client safely, and that every acknowledged event is stored.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -24,35 +25,73 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka says how to reach Kafka.
 	Kafka kafka.Config
+	// Logger logs failed writes, which are retried. Default slog.Default().
+	Logger *slog.Logger
 	// Idle ends the replay with an error when no record arrives for this
 	// long although the DLQ's end was not reached. Default 30s.
 	Idle time.Duration
+	// Selection, when not empty, replays only the dead letters it matches,
+	// read from the whole DLQ without the consumer group (see Replay).
+	Selection Selection
+	// DryRun counts what would be replayed and writes and commits nothing.
+	DryRun bool
 }
 
-// Run replays every dead letter up to the DLQ's end as it was when Run
-// started, and returns how many it replayed. A record's offset is committed
+// Run is Replay returning only how many dead letters were replayed.
+func Run(ctx context.Context, cfg Config) (int, error) {
+	res, err := Replay(ctx, cfg)
+	return res.Replayed, err
+}
+
+// Replay copies dead letters up to the DLQ's end as it was when Replay
+// started, and returns what it replayed (also after an error: what was
+// acknowledged until then).
+//
+// With an empty Selection it replays every dead letter the group
+// <p>.replay.<name> has not yet replayed. A record's offset is committed
 // only after Kafka acknowledged its copy on the main topic, so an
 // interrupted replay resumes where it stopped and never loses one; it may
 // copy a record twice, which receivers deduplicate by eventId.
-func Run(ctx context.Context, cfg Config) (int, error) {
+//
+// With a Selection it reads the DLQ from the first record that can match
+// (by time) to its end, outside the group, copies the matching ones and
+// commits nothing: running it twice replays the same dead letters twice.
+func Replay(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Idle <= 0 {
 		cfg.Idle = 30 * time.Second
 	}
+	if err := cfg.Selection.Check(); err != nil {
+		return Result{DryRun: cfg.DryRun}, err
+	}
+	if !cfg.Selection.Empty() {
+		return replaySelection(ctx, cfg)
+	}
 	dlq := cfg.Topics.DLQ(cfg.Connector)
-	group := cfg.Topics.Prefix + ".replay." + cfg.Connector
+	group := cfg.Topics.ReplayGroup(cfg.Connector)
 	cl, err := cfg.Kafka.NewClient(
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
 	)
 	if err != nil {
-		return 0, err
+		return Result{DryRun: cfg.DryRun}, err
 	}
 	defer cl.Close()
 	left, err := remaining(ctx, kadm.NewClient(cl), group, dlq)
 	if err != nil {
-		return 0, err
+		return Result{DryRun: cfg.DryRun}, err
 	}
-	return copyUntil(ctx, cl, cfg, left)
+	return copyUntil(ctx, cl, cfg, left, nil, func(recs []*kgo.Record) error {
+		if cfg.DryRun {
+			return nil
+		}
+		if err := produceCopies(ctx, cl, cfg, recs); err != nil {
+			return err
+		}
+		if err := cl.CommitRecords(ctx, recs...); err != nil {
+			return fmt.Errorf("commit replayed records: %w", err)
+		}
+		return nil
+	})
 }
 
 // remaining returns, per partition of the DLQ with records the group has
@@ -85,9 +124,11 @@ func remaining(ctx context.Context, adm *kadm.Client, group, dlq string) (map[in
 	return left, nil
 }
 
-// copyUntil copies records until every partition in left reached its end.
-func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]int64) (int, error) {
-	n := 0
+// copyUntil polls records until every partition in left reached its end,
+// keeps those keep accepts (all when keep is nil) and hands each poll's to
+// copyBatch, counting them once copyBatch returned nil.
+func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]int64, keep func(*kgo.Record) bool, copyBatch func([]*kgo.Record) error) (Result, error) {
+	n := Result{DryRun: cfg.DryRun}
 	for len(left) > 0 {
 		pctx, cancel := context.WithTimeout(ctx, cfg.Idle)
 		fs := cl.PollFetches(pctx)
@@ -102,10 +143,11 @@ func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]i
 		if len(recs) == 0 {
 			return n, fmt.Errorf("no record for %s, %d partition(s) not at their end", cfg.Idle, len(left))
 		}
-		if err := copyBatch(ctx, cl, cfg, recs); err != nil {
+		picked := pick(recs, keep)
+		if err := copyBatch(picked); err != nil {
 			return n, err
 		}
-		n += len(recs)
+		n.add(picked, len(recs))
 		for _, r := range recs {
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
 				delete(left, r.Partition)
@@ -125,22 +167,30 @@ func fetchError(fs kgo.Fetches) error {
 	return first
 }
 
-// copyBatch writes recs to the main topic with a fresh ingest time and no
-// attempts, waits for Kafka, then commits them.
-func copyBatch(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
+// produceCopies writes recs to the main topic with a fresh ingest time and
+// no attempts, and waits until Kafka acknowledged every copy
+// (kafka.ProduceAcked retries failed writes until ctx ends).
+func produceCopies(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
 	now := time.Now()
 	topic := cfg.Topics.Connector(cfg.Connector)
 	outs := make([]*kgo.Record, len(recs))
 	for i, r := range recs {
 		m := pipeline.ReadMeta(r)
 		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
-		outs[i] = &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: fresh.Headers("")}
+		outs[i] = fresh.Record(topic, r.Key, r.Value, "")
 	}
-	if err := cl.ProduceSync(ctx, outs...).FirstErr(); err != nil {
+	if err := kafka.ProduceAcked(ctx, cl, cfg.logger(), outs...); err != nil {
 		return fmt.Errorf("write to %s: %w", topic, err)
 	}
-	if err := cl.CommitRecords(ctx, recs...); err != nil {
-		return fmt.Errorf("commit replayed records: %w", err)
-	}
 	return nil
+}
+
+func (cfg Config) logger() *slog.Logger {
+	if cfg.Logger != nil {
+		return cfg.Logger
+	}
+	return slog.Default()
 }

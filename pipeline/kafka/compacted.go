@@ -1,0 +1,85 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// EnsureCompacted creates topic with cleanup.policy=compact when it is
+// missing, and sets cleanup.policy=compact on an existing topic whose
+// policy differs. Like EnsureTopics, it keeps an existing partition count.
+func EnsureCompacted(ctx context.Context, adm *kadm.Client, topic string, opts TopicOptions, log *slog.Logger) error {
+	if opts.Partitions <= 0 {
+		opts.Partitions = 12
+	}
+	if opts.ReplicationFactor <= 0 {
+		opts.ReplicationFactor = 1
+	}
+	compact := "compact"
+	_, err := adm.CreateTopic(ctx, opts.Partitions, opts.ReplicationFactor, map[string]*string{"cleanup.policy": &compact}, topic)
+	switch {
+	case err == nil:
+		log.Info("created topic", "topic", topic, "partitions", opts.Partitions, "cleanup.policy", compact)
+		return nil
+	case !errors.Is(err, kerr.TopicAlreadyExists):
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" && c.Value != nil && *c.Value == compact {
+			return nil
+		}
+	}
+	resp, err := adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{{Op: kadm.SetConfig, Name: "cleanup.policy", Value: &compact}}, topic)
+	if err == nil {
+		for _, r := range resp {
+			err = errors.Join(err, r.Err)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("set cleanup.policy of %s: %w", topic, err)
+	}
+	log.Info("corrected topic cleanup.policy", "topic", topic, "cleanup.policy", compact)
+	return nil
+}
+
+// VerifyCompacted checks, without changing anything, that topic exists
+// with cleanup.policy=compact; the error names what is wrong and how to
+// create it (for --no-create-topics).
+func VerifyCompacted(ctx context.Context, adm *kadm.Client, topic string) error {
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	rc, err := rcs.On(topic, nil)
+	if err == nil {
+		err = rc.Err
+	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("topic %s is missing: create it with cleanup.policy=compact", topic)
+	}
+	if err != nil {
+		return fmt.Errorf("describe topic %s: %w", topic, err)
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "cleanup.policy" && c.Value != nil && *c.Value != "compact" {
+			return fmt.Errorf("topic %s has cleanup.policy=%s, want compact", topic, *c.Value)
+		}
+	}
+	return nil
+}

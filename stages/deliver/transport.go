@@ -1,0 +1,85 @@
+package deliver
+
+import (
+	"bytes"
+	"crypto/tls"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/hookpipe/hookpipe/pipeline"
+)
+
+// maxIdlePerHost caps the idle connections a shared transport keeps to one
+// host, however many connectors share it.
+const maxIdlePerHost = 4096
+
+// Transports hands out HTTP clients so that connectors whose endpoints
+// have the same scheme and host:port and the same TLS settings (roots,
+// client certificate, server name, minimum version) share one connection
+// pool. A connector's in-flight limit is still its own: it is counted by
+// the deliver stage, not by the pool. Client is safe for concurrent use;
+// call it while the stages are built, before requests are sent.
+type Transports struct {
+	mu     sync.Mutex
+	byHost map[string][]*shared
+}
+
+type shared struct {
+	tls    *tls.Config
+	t      *http.Transport
+	client *http.Client
+}
+
+// NewTransports returns an empty set of shared transports.
+func NewTransports() *Transports { return &Transports{byHost: make(map[string][]*shared)} }
+
+// Client returns the client for c: one already made for a connector with
+// the same host and TLS settings, its idle-connection bound raised by
+// c.MaxInFlight (up to 4096), or a new one.
+func (ts *Transports) Client(c *pipeline.Connector) *http.Client {
+	key := c.URL.Scheme + "://" + c.URL.Host
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, s := range ts.byHost[key] {
+		if sameTLS(s.tls, c.TLS) {
+			s.t.MaxIdleConnsPerHost = min(s.t.MaxIdleConnsPerHost+c.MaxInFlight, maxIdlePerHost)
+			s.t.MaxIdleConns = s.t.MaxIdleConnsPerHost
+			return s.client
+		}
+	}
+	client := NewHTTPClient(min(c.MaxInFlight, maxIdlePerHost), c.TLS)
+	ts.byHost[key] = append(ts.byHost[key], &shared{tls: c.TLS, t: client.Transport.(*http.Transport), client: client})
+	return client
+}
+
+// Len returns how many transports were made.
+func (ts *Transports) Len() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	n := 0
+	for _, ss := range ts.byHost {
+		n += len(ss)
+	}
+	return n
+}
+
+// sameTLS reports whether two connectors' TLS settings are the same as far
+// as a connection is concerned.
+func sameTLS(a, b *tls.Config) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	if a.ServerName != b.ServerName || a.MinVersion != b.MinVersion || a.MaxVersion != b.MaxVersion {
+		return false
+	}
+	if (a.RootCAs == nil) != (b.RootCAs == nil) || (a.RootCAs != nil && !a.RootCAs.Equal(b.RootCAs)) {
+		return false
+	}
+	return slices.EqualFunc(a.Certificates, b.Certificates, func(x, y tls.Certificate) bool {
+		return slices.EqualFunc(x.Certificate, y.Certificate, bytes.Equal)
+	})
+}
