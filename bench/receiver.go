@@ -135,6 +135,7 @@ func parseEventID(body []byte) (seq int, sent int64, ok bool) {
 type receiverConfig struct {
 	Latency     time.Duration // delay before each answer
 	FailureRate float64       // share of requests answered 503, 0 to 1
+	Down        *atomic.Bool  // when set and true, every request is answered 503
 	// Stride, when set, makes the last path element a connector index
 	// i, recorded as events i*Stride to (i+1)*Stride-1.
 	Stride int
@@ -184,7 +185,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.cfg.Latency > 0 && !pipeline.Sleep(req.Context(), r.cfg.Latency) {
 		return
 	}
-	if r.cfg.FailureRate > 0 && rand.Float64() < r.cfg.FailureRate {
+	if (r.cfg.FailureRate > 0 && rand.Float64() < r.cfg.FailureRate) || (r.cfg.Down != nil && r.cfg.Down.Load()) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}

@@ -43,6 +43,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
 		Metrics: p.metrics, Version: p.opts.Version, HTTPClient: p.opts.HTTPClient,
 		Transports: deliver.NewTransports(), MaxInFlightTotal: p.opts.MaxInFlightTotal, Logger: p.log,
+		Health: p.health,
 	}
 	for _, mk := range []struct {
 		stage string
@@ -55,6 +56,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.health.AddSource(s.Stats)
 		out = append(out, s)
 	}
 	return out, nil

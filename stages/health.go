@@ -1,11 +1,13 @@
 package stages
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
+	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/deliver/health"
 )
 
@@ -26,7 +28,8 @@ func (p *Process) setupHealth(ctx context.Context, adm *kadm.Client) error {
 	if err != nil {
 		return err
 	}
-	h = health.New(health.Config{Connectors: p.opts.Connectors, Store: store, Metrics: p.metrics, Logger: p.log})
+	h = health.New(health.Config{Connectors: p.opts.Connectors, Store: store, Metrics: p.metrics, Logger: p.log,
+		Partitions: p.partitionsOf})
 	p.store, p.health = store, h
 	return nil
 }
@@ -35,4 +38,14 @@ func (p *Process) setupHealth(ctx context.Context, adm *kadm.Client) error {
 // the consuming stages.
 func (p *Process) healthStages() []Stage {
 	return []Stage{p.store, p.health}
+}
+
+// partitionsOf is how many partitions connector c has over its main topic
+// and retry tiers, as this process would create them: its share of c's
+// rate limit is the share of these it is assigned.
+func (p *Process) partitionsOf(c *pipeline.Connector) int {
+	o := p.opts.TopicOptions
+	main := cmp.Or(o.ConnectorPartitions, o.Partitions, 12)
+	retry := cmp.Or(o.RetryPartitions, main)
+	return int(main) + int(retry)*len(c.Retry.Backoff)
 }

@@ -46,7 +46,7 @@ func (p *partition) push(recs []*kgo.Record) {
 		return
 	}
 	for _, r := range recs {
-		p.tracker.Add(r.Offset, r.LeaderEpoch)
+		p.tracker.AddStamped(r.Offset, r.LeaderEpoch, l.stamp(r))
 	}
 	if !p.paused {
 		l.c.gate.add(len(recs))
