@@ -41,8 +41,14 @@ type Options struct {
 	Sizes Sizes
 	// Partitions of the topics the pipeline creates. Default 12.
 	Partitions int
+	// TLS makes the receivers serve HTTPS with a CA made for the run, which
+	// the connectors trust through tls { ca_file }; the scenarios that
+	// compare transports run once over HTTP/1.1 and once over HTTP/2
+	// (ALPN), the others over HTTP/1.1.
+	TLS bool
 	// MaxInFlightTotal is the pipeline's --max-in-flight-total; 0 keeps
-	// its default.
+	// its default (1024), or Sizes.MaxInFlight when that is larger, so
+	// that the total does not cap a connector's max_in_flight.
 	MaxInFlightTotal int
 	// ProfileDir, when set, makes every pipeline subprocess write CPU and
 	// heap profiles there, named <scenario>-<run>.{cpu,heap}.pprof.
@@ -62,7 +68,8 @@ type Bench struct {
 	tmp     string
 	adm     *kadm.Client
 	client  *http.Client
-	ceiling float64 // events/s of the ceiling scenario, once it ran
+	ca      *runCA             // the run's CA when opts.TLS; else nil
+	ceiling map[string]float64 // events/s of the ceiling by transport, once it ran
 }
 
 // Run runs the selected scenarios one after another and returns their
@@ -98,7 +105,7 @@ func setup(opts Options) (*Bench, func(), error) {
 	if err := opts.fill(); err != nil {
 		return nil, nil, err
 	}
-	b := &Bench{opts: opts, brokers: opts.Brokers, client: ingestClient(opts.Sizes.Posters)}
+	b := &Bench{opts: opts, brokers: opts.Brokers, client: ingestClient(opts.Sizes.Posters), ceiling: map[string]float64{}}
 	var closers []func()
 	release := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -111,6 +118,12 @@ func setup(opts Options) (*Bench, func(), error) {
 	}
 	b.tmp = tmp
 	closers = append(closers, func() { os.RemoveAll(tmp) })
+	if opts.TLS {
+		if b.ca, err = newRunCA(tmp); err != nil {
+			release()
+			return nil, nil, err
+		}
+	}
 	broker := "real Kafka at " + strings.Join(opts.Brokers, ",")
 	if len(b.brokers) == 0 {
 		c, err := kafka.StartEmbedded(kafka.EmbeddedConfig{Listen: "127.0.0.1:0"})

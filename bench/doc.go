@@ -21,6 +21,19 @@
 // omission). Duplicate deliveries (at-least-once) are counted separately
 // and measured once, at the first arrival.
 //
+// Every run also reports the CPU time the pipeline process used per
+// delivered event (user plus system, from /proc/<pid>/stat, over the
+// measured window). On a shared machine it varies far less than events/s,
+// which depends on how much of the machine other work leaves.
+//
+// With Options.TLS the receivers serve HTTPS with a certificate from a CA
+// made for the run, which the connectors trust through tls { ca_file }.
+// The scenarios that compare transports run once against an endpoint that
+// offers HTTP/1.1 only and once against one that offers HTTP/2 (with
+// http2 = true on the connector); the receiver counts the connections it
+// accepts and the TLS handshakes it completes, reported per 1,000
+// deliveries.
+//
 // The bench shares the machine with the pipeline: the broker, the load
 // generator and the receivers all take CPU from the process under test,
 // and every result carries the Machine it was measured on.

@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// defaultMaxInFlightTotal is hookpipe run's --max-in-flight-total default.
+const defaultMaxInFlightTotal = 1024
+
 // procConfig configures one pipeline subprocess.
 type procConfig struct {
 	Name        string // names the log and profile files, e.g. "throughput"
@@ -83,6 +86,9 @@ func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 	}
 	if n := b.opts.MaxInFlightTotal; n > 0 {
 		args = append(args, "--max-in-flight-total", strconv.Itoa(n))
+	} else if m := b.opts.Sizes.MaxInFlight; m > defaultMaxInFlightTotal {
+		// The pipeline's own bound would cap the connectors' max_in_flight.
+		args = append(args, "--max-in-flight-total", strconv.Itoa(m))
 	}
 	if d := b.opts.ProfileDir; d != "" {
 		base := filepath.Join(d, cfg.Name)
@@ -188,4 +194,27 @@ func fileName(name string) string {
 		}
 	}
 	return sb.String()
+}
+
+// cpuMeter starts measuring the process's CPU time: the function it
+// returns gives the CPU time used since, and false when /proc could not
+// be read at either end.
+func (p *proc) cpuMeter() func() (time.Duration, bool) {
+	return cpuMeterOf(p.cmd.Process.Pid)
+}
+
+// cpuMeterOf is cpuMeter for any pid; 0 is the bench process itself.
+func cpuMeterOf(pid int) func() (time.Duration, bool) {
+	before, ok1 := procCPU(pid)
+	return func() (time.Duration, bool) {
+		after, ok2 := procCPU(pid)
+		return after - before, ok1 && ok2
+	}
+}
+
+// cpuTime returns the CPU time the process has used so far; 0 when it
+// cannot be read.
+func (p *proc) cpuTime() time.Duration {
+	d, _ := procCPU(p.cmd.Process.Pid)
+	return d
 }

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -135,7 +136,9 @@ func parseEventID(body []byte) (seq int, sent int64, ok bool) {
 type receiverConfig struct {
 	Latency     time.Duration // delay before each answer
 	FailureRate float64       // share of requests answered 503, 0 to 1
-	Down        *atomic.Bool  // when set and true, every request is answered 503
+	Transport   transport     // plain HTTP, or HTTPS with HTTP/1.1 or HTTP/2
+	Cert        *tls.Certificate
+	Down        *atomic.Bool // when set and true, every request is answered 503
 	// Stride, when set, makes the last path element a connector index
 	// i, recorded as events i*Stride to (i+1)*Stride-1.
 	Stride int
@@ -146,12 +149,14 @@ type receiverConfig struct {
 // answers 204. It verifies no signature, so it costs the machine as little
 // as an endpoint can.
 type receiver struct {
-	cfg  receiverConfig
-	rec  *recorder
-	srv  *http.Server
-	ln   net.Listener
-	reqs atomic.Int64
-	pool sync.Pool
+	cfg   receiverConfig
+	rec   *recorder
+	srv   *http.Server
+	ln    net.Listener
+	reqs  atomic.Int64
+	conns connCounts
+	ramp  rampMeter
+	pool  sync.Pool
 }
 
 // startReceiver listens on a free loopback port and serves until close.
@@ -162,19 +167,37 @@ func startReceiver(cfg receiverConfig, rec *recorder) (*receiver, error) {
 	}
 	r := &receiver{cfg: cfg, rec: rec, ln: ln}
 	r.pool.New = func() any { return new(bytes.Buffer) }
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second, ConnState: r.conns.connState}
+	if !cfg.Transport.TLS {
+		go func() { _ = r.srv.Serve(ln) }()
+		return r, nil
+	}
+	if cfg.Cert == nil {
+		ln.Close()
+		return nil, errors.New("a TLS receiver needs a certificate")
+	}
+	r.serveTLS()
 	return r, nil
 }
 
 // URL is the receiver's endpoint.
-func (r *receiver) URL() string { return "http://" + r.ln.Addr().String() + "/hook" }
+func (r *receiver) URL() string {
+	scheme := "http://"
+	if r.cfg.Transport.TLS {
+		scheme = "https://"
+	}
+	return scheme + r.ln.Addr().String() + "/hook"
+}
 
 func (r *receiver) close() { _ = r.srv.Close() }
 
 // ServeHTTP implements http.Handler.
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.reqs.Add(1)
+	if r.rec != nil {
+		leave := r.ramp.enter(int64(time.Since(r.rec.t0)))
+		defer leave()
+	}
 	buf := r.pool.Get().(*bytes.Buffer)
 	defer r.pool.Put(buf)
 	buf.Reset()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,6 +57,38 @@ type RunResult struct {
 	AvgBodyBytes int `json:"avgBodyBytes,omitempty"`
 	// PeakRSSBytes is the pipeline process's VmHWM at the run's end.
 	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	// Transport is how the endpoint served: "http", "https/1.1" or
+	// "https/2" (HTTP/2 negotiated by ALPN).
+	Transport string `json:"transport,omitempty"`
+	// CPUSeconds is the CPU time, user plus system, that the pipeline
+	// process used from the first ingest request to the last first
+	// arrival (for the ceiling: the bench process, client and receiver
+	// both), read from /proc/<pid>/stat in 10 ms steps.
+	CPUSeconds float64 `json:"cpuSeconds,omitempty"`
+	// CPUPerEventMicros is CPUSeconds per delivered event, in µs. Unlike
+	// EventsPerSec it does not depend on how much of the machine other
+	// work leaves to the pipeline.
+	CPUPerEventMicros float64 `json:"cpuPerEventMicros,omitempty"`
+	// Conns are the connections the measured receiver accepted during the
+	// run; Handshakes the TLS handshakes it completed, Resumed of them
+	// resumed a session, H2 of them negotiated HTTP/2.
+	Conns      int64 `json:"conns"`
+	Handshakes int64 `json:"tlsHandshakes,omitempty"`
+	Resumed    int64 `json:"tlsResumed,omitempty"`
+	H2         int64 `json:"h2Conns,omitempty"`
+	// PeakConcurrent is the most requests the measured receiver served at
+	// once; RampSeconds, for runs with a target (the slow scenario), is the
+	// time from its first request until it served 90 % of max_in_flight at
+	// once, 0 when it never did.
+	PeakConcurrent int64   `json:"peakConcurrent,omitempty"`
+	RampSeconds    float64 `json:"rampSeconds,omitempty"`
+	// MeanConcurrent is the mean of the measured receiver's requests in
+	// flight, sampled every 50 ms while it had any (the slow scenario).
+	MeanConcurrent float64 `json:"meanConcurrent,omitempty"`
+	// ConnsPer1k and HandshakesPer1k are Conns and Handshakes per 1,000
+	// delivered events.
+	ConnsPer1k      float64 `json:"connsPer1k"`
+	HandshakesPer1k float64 `json:"tlsHandshakesPer1k,omitempty"`
 	// Connectors, ReadySeconds (process start to /readyz 200),
 	// CPUMicrosPerDelivery (the pipeline process's user+system CPU from
 	// the first request to the last delivery, per delivery) and
@@ -85,10 +118,10 @@ func WriteTable(w io.Writer, results []Result) error {
 			m.Hookpipe, m.Date, m.OS, m.Arch, m.Cores, m.GOMAXPROCS, m.CPU, m.Broker, m.GoVersion)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\trun\tevents\tdelivered\tdups\tseconds\tevents/s\tingest/s\tp50\tp90\tp99\tmax\tbody\tpeak RSS\t")
+	fmt.Fprintln(tw, "scenario\trun\tvia\tevents\tdelivered\tdups\tseconds\tevents/s\tingest/s\tCPU/event\tp50\tp90\tp99\tmax\tconns/1k\tTLS hs/1k\tbody\tpeak RSS\t")
 	for _, r := range results {
 		if len(r.Runs) == 0 {
-			fmt.Fprintf(tw, "%s\t(failed)\t\t\t\t\t\t\t\t\t\t\t\t\t\n", r.Scenario)
+			fmt.Fprintf(tw, "%s\t(failed)%s\n", r.Scenario, strings.Repeat("\t", 17))
 		}
 		for _, run := range r.Runs {
 			fmt.Fprintln(tw, tableRow(r.Scenario, run))
@@ -131,13 +164,24 @@ func writeConnectorsTable(w io.Writer, results []Result) error {
 }
 
 func tableRow(scenario string, r RunResult) string {
-	cells := []string{scenario, r.Name, strconv.Itoa(r.Events), strconv.Itoa(r.Delivered), strconv.Itoa(r.Duplicates),
-		fmt.Sprintf("%.2f", r.Seconds), num(r.EventsPerSec), num(r.IngestPerSec)}
+	cells := []string{scenario, r.Name, cmp.Or(r.Transport, "-"), strconv.Itoa(r.Events), strconv.Itoa(r.Delivered),
+		strconv.Itoa(r.Duplicates), fmt.Sprintf("%.2f", r.Seconds), num(r.EventsPerSec), num(r.IngestPerSec), "-"}
+	if r.CPUPerEventMicros > 0 {
+		cells[len(cells)-1] = num(r.CPUPerEventMicros) + " µs"
+	}
 	if l := r.Latency; l != nil {
 		cells = append(cells, dur(l.P50), dur(l.P90), dur(l.P99), dur(l.Max))
 	} else {
 		cells = append(cells, "-", "-", "-", "-")
 	}
+	conns, hs := "-", "-"
+	if r.Delivered > 0 && r.Transport != "" {
+		conns = num(r.ConnsPer1k)
+	}
+	if strings.HasPrefix(r.Transport, "https") && r.Delivered > 0 {
+		hs = num(r.HandshakesPer1k)
+	}
+	cells = append(cells, conns, hs)
 	body, rss := "-", "-"
 	if r.AvgBodyBytes > 0 {
 		body = strconv.Itoa(r.AvgBodyBytes) + " B"
@@ -146,6 +190,27 @@ func tableRow(scenario string, r RunResult) string {
 		rss = fmt.Sprintf("%.0f MiB", float64(r.PeakRSSBytes)/(1<<20))
 	}
 	return strings.Join(append(cells, body, rss), "\t") + "\t"
+}
+
+// setCPU records the CPU time a run used, when it could be read.
+func (r *RunResult) setCPU(cpu time.Duration, ok bool) {
+	if !ok || r.Delivered == 0 {
+		return
+	}
+	r.CPUSeconds = cpu.Seconds()
+	r.CPUPerEventMicros = float64(cpu.Microseconds()) / float64(r.Delivered)
+}
+
+// setConns records the measured receiver's connections over t.
+func (r *RunResult) setConns(t transport, c connSnapshot) {
+	r.Transport, r.Conns = t.Name, c.Conns
+	if t.TLS {
+		r.Handshakes, r.Resumed, r.H2 = c.Handshakes, c.Resumed, c.H2
+	}
+	if r.Delivered > 0 {
+		r.ConnsPer1k = 1000 * float64(r.Conns) / float64(r.Delivered)
+		r.HandshakesPer1k = 1000 * float64(r.Handshakes) / float64(r.Delivered)
+	}
 }
 
 func writeDetails(w io.Writer, r Result) {

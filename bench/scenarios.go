@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -68,14 +69,24 @@ type runSpec struct {
 	batch          int
 	rate           float64 // events/s; 0: as fast as ingest answers
 	timeout        time.Duration
+	transport      transport // how every receiver serves; zero: plain HTTP
+	rampTarget     int       // concurrent requests whose first arrival RampSeconds reports; 0: none
 }
 
-// connectorsHCL renders the connector file of conns, pointing at urls.
-func connectorsHCL(conns []connSpec, urls []string) string {
+// connectorsHCL renders the connector file of conns, pointing at urls;
+// with caFile, every connector trusts it through tls { ca_file }; with
+// http2, every connector sets http2 = true.
+func connectorsHCL(conns []connSpec, urls []string, caFile string, http2 bool) string {
 	var sb strings.Builder
 	for i, c := range conns {
 		fmt.Fprintf(&sb, "connector %q {\n  url = %q\n  labels = [\"name\", \"room\"]\n", c.name, urls[i])
 		fmt.Fprintf(&sb, "  signature_secret = %q\n  max_in_flight = %d\n", benchSecret, c.maxInFlight)
+		if caFile != "" {
+			fmt.Fprintf(&sb, "  tls {\n    ca_file = %q\n  }\n", caFile)
+		}
+		if http2 {
+			sb.WriteString("  http2 = true\n")
+		}
 		if c.backoff > 0 {
 			fmt.Fprintf(&sb, "  retry {\n    backoff = [%q]\n  }\n", c.backoff.String())
 		}
@@ -84,9 +95,9 @@ func connectorsHCL(conns []connSpec, urls []string) string {
 	return sb.String()
 }
 
-// startReceivers starts one receiver per connector; the measured one
-// records into rec.
-func startReceivers(conns []connSpec, rec *recorder) ([]*receiver, []string, error) {
+// startReceivers starts one receiver per connector, serving over t; the
+// measured one records into rec.
+func (b *Bench) startReceivers(conns []connSpec, rec *recorder, t transport) ([]*receiver, []string, error) {
 	var rcvs []*receiver
 	var urls []string
 	for _, c := range conns {
@@ -94,7 +105,12 @@ func startReceivers(conns []connSpec, rec *recorder) ([]*receiver, []string, err
 		if c.measured {
 			r = rec
 		}
-		rv, err := startReceiver(c.rcv, r)
+		cfg := c.rcv
+		cfg.Transport = t
+		if t.TLS {
+			cfg.Cert = &b.ca.Server
+		}
+		rv, err := startReceiver(cfg, r)
 		if err != nil {
 			closeReceivers(rcvs)
 			return nil, nil, err
@@ -118,19 +134,31 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	defer b.cleanup(prefix)
 	t0 := time.Now()
 	rec := newRecorder(t0, spec.events)
-	rcvs, urls, err := startReceivers(spec.conns, rec)
+	t := cmp.Or(spec.transport, plainHTTP)
+	rcvs, urls, err := b.startReceivers(spec.conns, rec, t)
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer closeReceivers(rcvs)
 	p, err := b.startPipeline(ctx, procConfig{
-		Name: spec.scenario + "-" + spec.name, Connectors: connectorsHCL(spec.conns, urls), TopicPrefix: prefix,
+		Name: spec.scenario + "-" + spec.name + "-" + t.Name, Connectors: connectorsHCL(spec.conns, urls, b.caFile(t), t.H2), TopicPrefix: prefix,
 	})
 	if err != nil {
 		return RunResult{}, err
 	}
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
+	cpu := p.cpuMeter()
+	mr := measuredReceiver(spec.conns, rcvs)
+	conns := mr.conns.snapshot()
+	meanInFlight := func() float64 { return 0 }
+	if spec.rampTarget > 0 {
+		mr.ramp.target.Store(int64(spec.rampTarget))
+		sctx, stop := context.WithCancel(ctx)
+		defer stop()
+		ch := mr.ramp.sample(sctx, 50*time.Millisecond)
+		meanInFlight = func() float64 { stop(); return <-ch }
+	}
 	lr := runLoad(ctx, b.client, loadConfig{
 		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: b.opts.Sizes.Posters, Rate: spec.rate, T0: t0,
 	})
@@ -139,6 +167,10 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	}
 	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
+	res.setCPU(cpu())
+	res.setConns(t, mr.conns.snapshot().sub(conns))
+	res.PeakConcurrent, res.RampSeconds = rampOf(&mr.ramp)
+	res.MeanConcurrent = meanInFlight()
 	res.PeakRSSBytes = p.peakRSS()
 	if err := p.stop(); err != nil {
 		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())
@@ -177,6 +209,24 @@ func cmpOr(a, b time.Duration) time.Duration {
 		return a
 	}
 	return b
+}
+
+// measuredReceiver returns the receiver of the measured connector.
+func measuredReceiver(conns []connSpec, rcvs []*receiver) *receiver {
+	for i, c := range conns {
+		if c.measured {
+			return rcvs[i]
+		}
+	}
+	return rcvs[0]
+}
+
+// caFile is the CA file connectors over t trust, or "" for plain HTTP.
+func (b *Bench) caFile(t transport) string {
+	if !t.TLS || b.ca == nil {
+		return ""
+	}
+	return b.ca.File
 }
 
 // failed returns a Result that reports err.

@@ -26,12 +26,13 @@ func runAmplification(ctx context.Context, b *Bench) Result {
 	var down atomic.Bool
 	down.Store(true)
 	conns := []connSpec{{name: "outage", rcv: receiverConfig{Down: &down}, maxInFlight: s.MaxInFlight, backoff: time.Second, measured: true}}
-	rcvs, urls, err := startReceivers(conns, rec)
+	t := plainHTTP
+	rcvs, urls, err := b.startReceivers(conns, rec, t)
 	if err != nil {
 		return failed(err)
 	}
 	defer closeReceivers(rcvs)
-	p, err := b.startPipeline(ctx, procConfig{Name: "amplification", Connectors: connectorsHCL(conns, urls), TopicPrefix: prefix})
+	p, err := b.startPipeline(ctx, procConfig{Name: "amplification", Connectors: connectorsHCL(conns, urls, b.caFile(t), t.H2), TopicPrefix: prefix})
 	if err != nil {
 		return failed(err)
 	}

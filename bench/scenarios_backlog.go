@@ -21,12 +21,13 @@ func runBacklog(ctx context.Context, b *Bench) Result {
 	t0 := time.Now()
 	rec := newRecorder(t0, s.BacklogEvents)
 	conns := []connSpec{{name: "backlog", maxInFlight: s.MaxInFlight, measured: true}}
-	rcvs, urls, err := startReceivers(conns, rec)
+	t := b.transports()[0]
+	rcvs, urls, err := b.startReceivers(conns, rec, t)
 	if err != nil {
 		return failed(err)
 	}
 	defer closeReceivers(rcvs)
-	hcl := connectorsHCL(conns, urls)
+	hcl := connectorsHCL(conns, urls, b.caFile(t), t.H2)
 	queue, err := b.queueBacklog(ctx, procConfig{Name: "backlog-queue", Connectors: hcl, TopicPrefix: prefix, Stages: "ingest,fanout"}, t0)
 	if err != nil {
 		return failed(err)
@@ -37,9 +38,12 @@ func runBacklog(ctx context.Context, b *Bench) Result {
 		return Result{Runs: []RunResult{queue}, Error: err.Error()}
 	}
 	b.progress("  backlog: draining %d events", queue.Ingested)
+	cpu, before := p.cpuMeter(), rcvs[0].conns.snapshot()
 	rec.expect(queue.Ingested)
 	rec.wait(ctx, drainTimeout(s.BacklogEvents))
 	drain := resultOf("drain (deliver,retry)", s.BacklogEvents, rec, drainStart, loadResult{Accepted: queue.Ingested})
+	drain.setCPU(cpu())
+	drain.setConns(t, rcvs[0].conns.snapshot().sub(before))
 	drain.Latency = nil // ingest-to-endpoint includes the queueing time: not a latency
 	drain.PeakRSSBytes = p.peakRSS()
 	if err := p.stop(); err != nil {
@@ -49,6 +53,7 @@ func runBacklog(ctx context.Context, b *Bench) Result {
 		Runs:    []RunResult{queue, drain},
 		Compare: []Comparison{{"drain rate", drain.EventsPerSec, "events/s"}, {"drain peak RSS", float64(drain.PeakRSSBytes) / (1 << 20), "MiB"}},
 		Notes: []string{"drain time runs from starting the deliver process (start-up included) to the last first delivery",
+			"the drain's CPU/event is the delivery stage alone (deliver,retry process); the queue's is ingest and fanout per event queued",
 			"peak RSS should be bounded by max_in_flight, not by the backlog: compare runs with different --backlog-events"},
 	}
 }
@@ -62,6 +67,7 @@ func (b *Bench) queueBacklog(ctx context.Context, cfg procConfig, t0 time.Time) 
 		return RunResult{}, err
 	}
 	b.progress("  backlog: queueing %d events", s.BacklogEvents)
+	cpu := p.cpuMeter()
 	lr := runLoad(ctx, b.client, loadConfig{
 		URL: p.IngestURL(), Events: s.BacklogEvents, Batch: s.Batch, Posters: s.Posters, T0: t0,
 	})
@@ -69,6 +75,9 @@ func (b *Bench) queueBacklog(ctx context.Context, cfg procConfig, t0 time.Time) 
 	res := RunResult{
 		Name: "queue (ingest,fanout)", Events: s.BacklogEvents, Ingested: lr.Accepted,
 		Seconds: time.Since(t0).Seconds(), IngestPerSec: lr.Rate(), PeakRSSBytes: p.peakRSS(),
+	}
+	if d, ok := cpu(); ok && lr.Accepted > 0 { // per event queued: nothing is delivered yet
+		res.CPUSeconds, res.CPUPerEventMicros = d.Seconds(), float64(d.Microseconds())/float64(lr.Accepted)
 	}
 	if err := p.stop(); err != nil {
 		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())

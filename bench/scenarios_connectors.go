@@ -70,7 +70,7 @@ func (b *Bench) connectorsRun(ctx context.Context, n int) (RunResult, error) {
 	}
 	began := time.Now()
 	p, err := b.startPipeline(ctx, procConfig{
-		Name: "connectors-" + strconv.Itoa(n), Connectors: connectorsHCL(conns, urls), TopicPrefix: prefix,
+		Name: "connectors-" + strconv.Itoa(n), Connectors: connectorsHCL(conns, urls, "", false), TopicPrefix: prefix,
 		ReadyTimeout: 5 * time.Minute,
 	})
 	if err != nil {
@@ -91,6 +91,8 @@ func (b *Bench) connectorsRun(ctx context.Context, n int) (RunResult, error) {
 	if res.Delivered > 0 {
 		res.CPUMicrosPerDelivery = float64(cpu.Microseconds()) / float64(res.Delivered)
 	}
+	res.setCPU(cpu, cpu > 0)
+	res.setCPU(cpu, cpu > 0)
 	if pipeline.Sleep(ctx, idleSettle) {
 		c0 := p.cpuTime()
 		if pipeline.Sleep(ctx, idleWindow) {

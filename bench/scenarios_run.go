@@ -12,40 +12,47 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/stages/deliver"
 )
 
 // runCeiling POSTs Events webhook bodies, one per request as the deliver
 // stage sends them, through the deliver stage's own HTTP client, straight
-// to a receiver: at 8, 64 and MaxInFlight requests at a time. The ceiling
-// is the best of them.
+// to a receiver: at 8, 64 and MaxInFlight requests at a time, over each
+// transport. The ceiling of a transport is the best of its runs.
 func runCeiling(ctx context.Context, b *Bench) Result {
 	var res Result
-	for _, conc := range slices.Compact([]int{8, 64, b.opts.Sizes.MaxInFlight}) {
-		run, err := b.ceilingRun(ctx, conc)
-		if err != nil {
-			res.Error = err.Error()
-			return res
+	for _, t := range b.transports() {
+		for _, conc := range slices.Compact([]int{8, 64, b.opts.Sizes.MaxInFlight}) {
+			run, err := b.ceilingRun(ctx, conc, t)
+			if err != nil {
+				res.Error = err.Error()
+				return res
+			}
+			res.Runs = append(res.Runs, run)
+			b.ceiling[t.Name] = max(b.ceiling[t.Name], run.EventsPerSec)
 		}
-		res.Runs = append(res.Runs, run)
-		b.ceiling = max(b.ceiling, run.EventsPerSec)
+		res.Compare = append(res.Compare, Comparison{"ceiling over " + t.Name + " (best of the runs)", b.ceiling[t.Name], "events/s"})
 	}
-	res.Compare = []Comparison{{"ceiling (best of the runs)", b.ceiling, "events/s"}}
+	res.Notes = []string{"the ceiling's CPU/event is the bench process's, client and receiver both; the other scenarios' is the pipeline's"}
 	return res
 }
 
-func (b *Bench) ceilingRun(ctx context.Context, conc int) (RunResult, error) {
+func (b *Bench) ceilingRun(ctx context.Context, conc int, t transport) (RunResult, error) {
 	n := b.opts.Sizes.Events
 	t0 := time.Now()
 	rec := newRecorder(t0, n)
-	rcv, err := startReceiver(receiverConfig{}, rec)
+	cfg := receiverConfig{Transport: t}
+	if t.TLS {
+		cfg.Cert = &b.ca.Server
+	}
+	rcv, err := startReceiver(cfg, rec)
 	if err != nil {
 		return RunResult{}, err
 	}
 	defer rcv.close()
-	client, r := deliver.NewHTTPClient(conc, nil), pipeline.NewRenderer([]string{"name", "room"})
+	client, r := b.deliveryClient(t, conc), pipeline.NewRenderer([]string{"name", "room"})
 	defer client.CloseIdleConnections()
-	b.progress("  ceiling: %d requests, %d at a time", n, conc)
+	b.progress("  ceiling: %d requests, %d at a time, %s", n, conc, t.Name)
+	cpu := cpuMeterOf(0)
 	var next, errs atomic.Int64
 	var wg sync.WaitGroup
 	for range conc {
@@ -60,7 +67,10 @@ func (b *Bench) ceilingRun(ctx context.Context, conc int) (RunResult, error) {
 	wg.Wait()
 	lr := loadResult{Accepted: n - int(errs.Load()), Failed: int(errs.Load()), Elapsed: time.Since(t0)}
 	rec.wait(ctx, 10*time.Second)
-	return resultOf(fmt.Sprintf("%d concurrent", conc), n, rec, 0, lr), nil
+	res := resultOf(fmt.Sprintf("%d concurrent", conc), n, rec, 0, lr)
+	res.setCPU(cpu())
+	res.setConns(t, rcv.conns.snapshot())
+	return res, nil
 }
 
 func postWebhook(ctx context.Context, client *http.Client, url string, body []byte) error {
@@ -82,75 +92,97 @@ func postWebhook(ctx context.Context, client *http.Client, url string, body []by
 }
 
 // runThroughput ingests Events as fast as ingest answers and measures
-// first POST to last first-delivery at a fast receiver.
+// first POST to last first-delivery at a fast receiver, over each
+// transport.
 func runThroughput(ctx context.Context, b *Bench) Result {
 	s := b.opts.Sizes
-	run, err := b.measure(ctx, runSpec{
-		scenario: "throughput", name: "signed, fast endpoint", events: s.Events, batch: s.Batch,
-		conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
-	})
-	if err != nil {
-		return failed(err)
+	var res Result
+	for _, t := range b.transports() {
+		run, err := b.measure(ctx, runSpec{
+			scenario: "throughput", name: "signed, fast endpoint", events: s.Events, batch: s.Batch, transport: t,
+			conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
+		})
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Runs = append(res.Runs, run)
+		if c := b.ceiling[t.Name]; c > 0 {
+			res.Compare = append(res.Compare, Comparison{"share of the ceiling over " + t.Name, 100 * run.EventsPerSec / c, "%"})
+		}
 	}
-	res := Result{Runs: []RunResult{run}}
-	if b.ceiling > 0 {
-		res.Compare = append(res.Compare, Comparison{"share of the ceiling", 100 * run.EventsPerSec / b.ceiling, "%"})
-	} else {
+	if len(b.ceiling) == 0 {
 		res.Notes = append(res.Notes, "run the ceiling scenario too for the share of the ceiling")
 	}
 	return res
 }
 
 // runLatency sends Rate events/s for Duration, in RateBatch batches on a
-// schedule, and reports ingest-to-endpoint percentiles.
+// schedule, and reports ingest-to-endpoint percentiles, over each
+// transport.
 func runLatency(ctx context.Context, b *Bench) Result {
 	s := b.opts.Sizes
 	n := int(s.Rate * s.Duration.Seconds())
-	run, err := b.measure(ctx, runSpec{
-		scenario: "latency", name: fmt.Sprintf("%.0f events/s for %s", s.Rate, s.Duration),
-		events: n, batch: s.RateBatch, rate: s.Rate,
-		conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
-	})
-	if err != nil {
-		return failed(err)
+	var res Result
+	for _, t := range b.transports() {
+		run, err := b.measure(ctx, runSpec{
+			scenario: "latency", name: fmt.Sprintf("%.0f events/s for %s", s.Rate, s.Duration),
+			events: n, batch: s.RateBatch, rate: s.Rate, transport: t,
+			conns: []connSpec{{name: "fast", maxInFlight: s.MaxInFlight, measured: true}},
+		})
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Runs = append(res.Runs, run)
+		res.Compare = append(res.Compare, Comparison{"achieved ingest rate over " + t.Name, run.IngestPerSec, "events/s"})
 	}
-	return Result{Runs: []RunResult{run}, Compare: []Comparison{{"achieved ingest rate", run.IngestPerSec, "events/s"}}}
+	return res
 }
 
-// runSlow measures a slow endpoint with the full in-flight bound and with
-// one request per partition, the classic consumer loop.
+// runSlow measures a slow endpoint with the full in-flight bound over
+// each transport, and with one request per partition, the classic
+// consumer loop.
 func runSlow(ctx context.Context, b *Bench) Result {
 	s := b.opts.Sizes
 	slow := receiverConfig{Latency: s.SlowLatency}
-	full, err := b.measure(ctx, runSpec{
-		scenario: "slow", name: fmt.Sprintf("max_in_flight=%d", s.MaxInFlight), events: s.SlowEvents, batch: s.Batch,
-		conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: s.MaxInFlight, measured: true}},
-	})
-	if err != nil {
-		return failed(err)
+	bound := float64(s.MaxInFlight) / s.SlowLatency.Seconds()
+	var res Result
+	for _, t := range b.transports() {
+		full, err := b.measure(ctx, runSpec{
+			scenario: "slow", name: fmt.Sprintf("max_in_flight=%d", s.MaxInFlight), events: s.SlowEvents, batch: s.Batch,
+			transport: t, conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: s.MaxInFlight, measured: true}},
+			rampTarget: s.MaxInFlight * 9 / 10,
+		})
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		res.Runs = append(res.Runs, full)
+		res.Compare = append(res.Compare, Comparison{"share of the in-flight bound over " + t.Name, 100 * full.EventsPerSec / bound, "%"},
+			Comparison{"peak requests in flight at the endpoint over " + t.Name, float64(full.PeakConcurrent), "requests"},
+			Comparison{"time to 90 % of max_in_flight at the endpoint over " + t.Name, full.RampSeconds, "s"},
+			Comparison{"mean requests in flight at the endpoint while busy over " + t.Name, full.MeanConcurrent, "requests"})
 	}
 	parts := b.opts.Partitions
 	seqBound := float64(parts) / s.SlowLatency.Seconds()
 	seq, err := b.measure(ctx, runSpec{
 		scenario: "slow", name: fmt.Sprintf("sequential (max_in_flight=%d)", parts),
-		events: max(int(seqBound*s.SequentialFor.Seconds()), parts), batch: s.Batch,
+		events: max(int(seqBound*s.SequentialFor.Seconds()), parts), batch: s.Batch, transport: b.transports()[0],
 		conns: []connSpec{{name: "slow", rcv: slow, maxInFlight: parts, measured: true}},
 	})
 	if err != nil {
-		return Result{Runs: []RunResult{full}, Error: err.Error()}
+		res.Error = err.Error()
+		return res
 	}
-	bound := float64(s.MaxInFlight) / s.SlowLatency.Seconds()
-	return Result{
-		Runs: []RunResult{full, seq},
-		Compare: []Comparison{
-			{"in-flight bound (max_in_flight / latency)", bound, "events/s"},
-			{"share of the in-flight bound", 100 * full.EventsPerSec / bound, "%"},
-			{"sequential bound (partitions / latency)", seqBound, "events/s"},
-			{"speed-up over sequential", ratio(full.EventsPerSec, seq.EventsPerSec), "x"},
-		},
-		Notes: []string{fmt.Sprintf("the sequential baseline is the same pipeline with max_in_flight = partitions (%d): "+
-			"one request in flight per partition on average, not strictly per partition", parts)},
-	}
+	res.Runs = append(res.Runs, seq)
+	res.Compare = append([]Comparison{{"in-flight bound (max_in_flight / latency)", bound, "events/s"}}, res.Compare...)
+	res.Compare = append(res.Compare,
+		Comparison{"sequential bound (partitions / latency)", seqBound, "events/s"},
+		Comparison{"speed-up over sequential", ratio(res.Runs[0].EventsPerSec, seq.EventsPerSec), "x"})
+	res.Notes = []string{fmt.Sprintf("the sequential baseline is the same pipeline with max_in_flight = partitions (%d): "+
+		"one request in flight per partition on average, not strictly per partition", parts)}
+	return res
 }
 
 // runIsolation measures a healthy connector alone and beside one that
@@ -172,7 +204,7 @@ func runIsolation(ctx context.Context, b *Bench) Result {
 	}
 	var res Result
 	for _, spec := range specs {
-		spec.scenario = "isolation"
+		spec.scenario, spec.transport = "isolation", b.transports()[0]
 		run, err := b.measure(ctx, spec)
 		if err != nil {
 			res.Error = err.Error()

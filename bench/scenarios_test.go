@@ -19,7 +19,7 @@ func TestConnectorsHCLLoads(t *testing.T) {
 		{name: "failing", maxInFlight: 12, backoff: time.Second},
 	}
 	dir := t.TempDir()
-	hcl := connectorsHCL(conns, []string{"http://127.0.0.1:1/hook", "http://127.0.0.1:2/hook"})
+	hcl := connectorsHCL(conns, []string{"http://127.0.0.1:1/hook", "http://127.0.0.1:2/hook"}, "", false)
 	if err := os.WriteFile(filepath.Join(dir, "bench.hcl"), []byte(hcl), 0o600); err != nil {
 		t.Fatal(err)
 	}

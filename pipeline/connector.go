@@ -56,6 +56,11 @@ type Connector struct {
 	// https endpoints; nil uses the system roots. Verification is always
 	// on: there is no way to turn it off.
 	TLS *tls.Config
+	// HTTP2, from the http2 attribute, speaks HTTP/2 only (ALPN "h2",
+	// https only): a few multiplexed connections instead of one per
+	// request in flight. False, the default, speaks HTTP/1.1 with up to
+	// MaxInFlight kept-alive connections.
+	HTTP2 bool
 	// File is the file the connector was declared in, for messages.
 	File string
 }

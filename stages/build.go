@@ -42,7 +42,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 	cfg := deliver.Config{
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
 		Metrics: p.metrics, Version: p.opts.Version, HTTPClient: p.opts.HTTPClient,
-		Transports: deliver.NewTransports(), MaxInFlightTotal: p.opts.MaxInFlightTotal, Logger: p.log,
+		MaxInFlightTotal: p.opts.MaxInFlightTotal, Logger: p.log,
 		Health: p.health,
 	}
 	for _, mk := range []struct {
@@ -52,6 +52,10 @@ func (p *Process) buildStages() ([]Stage, error) {
 		if !p.runs(mk.stage) {
 			continue
 		}
+		// A pool per stage: an HTTP/1.1 pool opens at most the in-flight
+		// bound of the connectors it serves, and a pool shared by both
+		// stages would open up to twice what one stage sends at once.
+		cfg.Transports = deliver.NewTransports()
 		s, err := mk.new(cfg)
 		if err != nil {
 			return nil, err

@@ -16,7 +16,7 @@ import (
 // benchFlags are the flags of 'hookpipe bench'.
 type benchFlags struct {
 	brokers, scenarios, jsonPath, profileDir string
-	quick                                    bool
+	quick, tls                               bool
 	partitions, maxInFlightTotal             int
 	sizes                                    bench.Sizes
 	security                                 *securityFlags
@@ -27,6 +27,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.brokers, "brokers", "", "real Kafka seed brokers, a comma-separated `LIST` (default: an embedded kfake broker in the bench process)")
 	fs.StringVar(&f.scenarios, "scenarios", "", "the scenarios to run, a comma-separated `LIST` (default all: ceiling,throughput,latency,slow,isolation,backlog,connectors)")
 	fs.BoolVar(&f.quick, "quick", false, "small sizes: the whole run in under a minute")
+	fs.BoolVar(&f.tls, "tls", false, "receivers serve HTTPS with a CA made for the run (connectors trust it by tls.ca_file); ceiling, throughput, latency and slow run over HTTP/1.1 and HTTP/2")
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to `FILE`")
 	fs.StringVar(&f.profileDir, "cpuprofile-dir", "", "make every pipeline process write CPU and heap profiles into `DIR`")
 	fs.IntVar(&f.partitions, "partitions", 12, "`N` partitions for the pipeline's topics")
@@ -84,7 +85,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	results, err := bench.Run(ctx, bench.Options{
-		Brokers: splitList(f.brokers), Security: sec, Scenarios: splitList(f.scenarios), Quick: f.quick,
+		Brokers: splitList(f.brokers), Security: sec, Scenarios: splitList(f.scenarios), Quick: f.quick, TLS: f.tls,
 		Sizes: f.sizes, Partitions: f.partitions, ProfileDir: f.profileDir, MaxInFlightTotal: f.maxInFlightTotal,
 		Version: version, Progress: stderr,
 	})

@@ -91,6 +91,14 @@ func (f *runFlags) check() error {
 	return nil
 }
 
+// gcPercent is the GC's target under the soft memory limit: the heap may
+// grow to 5× the live data before a collection, until it nears the limit,
+// where the limit takes over. Against Go's default of 100 it cut the CPU
+// per delivered event by about 15 % (bench throughput, 50k events: 53.0–56.8
+// µs to 46.0–46.4 µs) for a peak RSS of 200–245 MiB instead of 100–111 MiB.
+// GOGC, when set, wins.
+const gcPercent = 400
+
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	var f runFlags
 	fs := newFlagSet("run", stdout, stderr)
@@ -138,6 +146,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	defer stop()
 	if len(splitList(f.brokers)) > 0 && f.memLimitMiB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(int64(f.memLimitMiB) << 20)
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(gcPercent)
+		}
 	}
 	opts := f.options(conns, brokers, log)
 	opts.Kafka.Security = sec

@@ -43,6 +43,7 @@ type rawConnector struct {
 	DisableAfter    *hcl.Attribute `hcl:"disable_after,optional"`
 	CircuitBreaker  *rawBreaker    `hcl:"circuit_breaker,block"`
 	Signature       *rawSignature  `hcl:"signature,block"`
+	HTTP2           *hcl.Attribute `hcl:"http2,optional"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -94,6 +95,12 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 		c.Retry = d.retry(raw.Retry)
 	}
 	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File))
+	if v, ok := d.value(raw.HTTP2, cty.Bool); ok && v.True() {
+		c.HTTP2 = true
+		if c.URL != nil && c.URL.Scheme != "https" {
+			d.errorAt(raw.HTTP2.Expr.Range(), "Invalid http2", "http2 = true needs an https url: HTTP/2 is negotiated in the TLS handshake.")
+		}
+	}
 	d.health(c, &raw)
 	if d.diags[before:].HasErrors() {
 		return nil

@@ -46,6 +46,7 @@ type Sender struct {
 	header  http.Header
 	signer  signature.RequestSigner // nil: unsigned
 	client  *http.Client
+	rt      http.RoundTripper // client's transport, called directly
 }
 
 // NewSender returns a Sender for c. client may be nil for a client whose
@@ -61,23 +62,75 @@ func NewSender(c *pipeline.Connector, version string, client *http.Client) *Send
 	h.Set("User-Agent", "hookpipe/"+version)
 	s := &Sender{url: c.URL.String(), timeout: c.Timeout, header: h, client: client}
 	s.signer = requestSigner(c)
-	if s.client == nil {
+	if s.client == nil && c.HTTP2 {
+		s.client = NewHTTP2Client(c.TLS)
+	} else if s.client == nil {
 		s.client = NewHTTPClient(c.MaxInFlight, c.TLS)
 	}
+	s.rt = roundTripper(s.client)
 	return s
 }
 
-// NewHTTPClient returns a client that keeps up to maxConns idle connections
-// to the endpoint and never follows redirects (a 3xx is a failure). tlsCfg,
-// when not nil, sets roots and a client certificate; certificates are
-// always verified.
+// roundTripper returns the transport of client, which Send calls without
+// http.Client: redirects are never followed (a 3xx is a failure), so the
+// client's redirect bookkeeping, a copy of the headers per request among
+// it, buys nothing.
+func roundTripper(client *http.Client) http.RoundTripper {
+	if client.Transport == nil {
+		return http.DefaultTransport
+	}
+	return client.Transport
+}
+
+// NewHTTPClient returns an HTTP/1.1 client that opens at most maxConns
+// connections to the endpoint and keeps them all alive, and never follows
+// redirects (a 3xx is a failure). With at most maxConns requests in
+// flight, a request that finds no idle connection waits for the next one
+// returned rather than dialing one more that the idle pool would close:
+// without the bound, a busy client keeps opening (and handshaking)
+// connections it throws away. It does not offer HTTP/2, even to an endpoint that would take
+// it: see NewHTTP2Client. tlsCfg, when not nil, sets roots and a client
+// certificate; certificates are always verified.
 func NewHTTPClient(maxConns int, tlsCfg *tls.Config) *http.Client {
+	t := newTransport(tlsCfg)
+	t.Protocols.SetHTTP1(true)
+	t.MaxIdleConns = maxConns
+	t.MaxIdleConnsPerHost = maxConns
+	t.MaxConnsPerHost = maxConns
+	return noRedirects(t)
+}
+
+// h2DialsAtOnce bounds the connections an HTTP/2 client dials at once to
+// one endpoint. Without it, every request that finds the open connections
+// at the endpoint's stream limit dials a connection of its own, and all
+// but one are closed after their TLS handshake.
+const h2DialsAtOnce = 4
+
+// NewHTTP2Client returns a client that speaks HTTP/2 only, over TLS (ALPN
+// "h2"; an endpoint without it fails the request), opening another
+// connection when the open ones are at the endpoint's stream limit, at
+// most h2DialsAtOnce at a time. It never follows redirects. tlsCfg is as
+// for NewHTTPClient.
+func NewHTTP2Client(tlsCfg *tls.Config) *http.Client {
+	t := newTransport(tlsCfg)
+	t.Protocols.SetHTTP2(true)
+	t.MaxConnsPerHost = h2DialsAtOnce
+	return noRedirects(t)
+}
+
+// newTransport returns the default transport's timeouts with tlsCfg and
+// an empty protocol set.
+func newTransport(tlsCfg *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if tlsCfg != nil {
 		t.TLSClientConfig = tlsCfg.Clone()
 	}
-	t.MaxIdleConns = maxConns
-	t.MaxIdleConnsPerHost = maxConns
+	t.ForceAttemptHTTP2 = false
+	t.Protocols = new(http.Protocols)
+	return t
+}
+
+func noRedirects(t *http.Transport) *http.Client {
 	return &http.Client{
 		Transport: t,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -127,7 +180,7 @@ func (s *Sender) SendEvent(ctx context.Context, eventID string, body []byte) Res
 	if s.signer != nil {
 		s.signer.SignRequest(req.Header, eventID, body, start)
 	}
-	resp, err := s.client.Do(req)
+	resp, err := s.rt.RoundTrip(req)
 	took := time.Since(start)
 	if err != nil {
 		return failure(ctx, err, s.timeout, took)

@@ -27,6 +27,7 @@ type Transports struct {
 
 type shared struct {
 	tls    *tls.Config
+	http2  bool // an HTTP/2-only client (http2 = true)
 	t      *http.Transport
 	client *http.Client
 }
@@ -35,21 +36,28 @@ type shared struct {
 func NewTransports() *Transports { return &Transports{byHost: make(map[string][]*shared)} }
 
 // Client returns the client for c: one already made for a connector with
-// the same host and TLS settings, its idle-connection bound raised by
-// c.MaxInFlight (up to 4096), or a new one.
+// the same host, TLS settings and http2 setting, or a new one. An HTTP/1.1
+// client's connection bound (kept-alive and open, see NewHTTPClient) is
+// raised by c.MaxInFlight, up to 4096; an HTTP/2 client's connections
+// follow the endpoint's stream limit (NewHTTP2Client).
 func (ts *Transports) Client(c *pipeline.Connector) *http.Client {
 	key := c.URL.Scheme + "://" + c.URL.Host
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	for _, s := range ts.byHost[key] {
-		if sameTLS(s.tls, c.TLS) {
-			s.t.MaxIdleConnsPerHost = min(s.t.MaxIdleConnsPerHost+c.MaxInFlight, maxIdlePerHost)
-			s.t.MaxIdleConns = s.t.MaxIdleConnsPerHost
+		if s.http2 == c.HTTP2 && sameTLS(s.tls, c.TLS) {
+			if !s.http2 {
+				s.t.MaxIdleConnsPerHost = min(s.t.MaxIdleConnsPerHost+c.MaxInFlight, maxIdlePerHost)
+				s.t.MaxIdleConns, s.t.MaxConnsPerHost = s.t.MaxIdleConnsPerHost, s.t.MaxIdleConnsPerHost
+			}
 			return s.client
 		}
 	}
 	client := NewHTTPClient(min(c.MaxInFlight, maxIdlePerHost), c.TLS)
-	ts.byHost[key] = append(ts.byHost[key], &shared{tls: c.TLS, t: client.Transport.(*http.Transport), client: client})
+	if c.HTTP2 {
+		client = NewHTTP2Client(c.TLS)
+	}
+	ts.byHost[key] = append(ts.byHost[key], &shared{tls: c.TLS, http2: c.HTTP2, t: client.Transport.(*http.Transport), client: client})
 	return client
 }
 

@@ -2,7 +2,6 @@ package latest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -146,22 +145,6 @@ func (s *Stage) newer(r *kgo.Record) *kgo.Record {
 	s.known[key] = at
 	hs := append(r.Headers[:len(r.Headers):len(r.Headers)], kgo.RecordHeader{Key: pipeline.HeaderEventTime, Value: strconv.AppendInt(nil, at, 10)})
 	return &kgo.Record{Topic: s.cfg.Topics.Latest(), Key: []byte(key), Value: r.Value, Headers: hs}
-}
-
-// EventTime returns the event.timestamp of an events record's value in
-// Unix microseconds, or fallback's when it is missing or unparsable.
-func EventTime(value []byte, fallback time.Time) int64 {
-	var env struct {
-		Event struct {
-			Timestamp string `json:"timestamp"`
-		} `json:"event"`
-	}
-	if json.Unmarshal(value, &env) == nil {
-		if t, err := time.Parse(time.RFC3339Nano, env.Event.Timestamp); err == nil {
-			return t.UnixMicro()
-		}
-	}
-	return fallback.UnixMicro()
 }
 
 // Known reads <p>.latest and returns, per key, the newest event time in it.
