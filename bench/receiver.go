@@ -138,6 +138,7 @@ type receiverConfig struct {
 	FailureRate float64       // share of requests answered 503, 0 to 1
 	Transport   transport     // plain HTTP, or HTTPS with HTTP/1.1 or HTTP/2
 	Cert        *tls.Certificate
+	Down        *atomic.Bool // when set and true, every request is answered 503
 	// Stride, when set, makes the last path element a connector index
 	// i, recorded as events i*Stride to (i+1)*Stride-1.
 	Stride int
@@ -207,7 +208,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.cfg.Latency > 0 && !pipeline.Sleep(req.Context(), r.cfg.Latency) {
 		return
 	}
-	if r.cfg.FailureRate > 0 && rand.Float64() < r.cfg.FailureRate {
+	if (r.cfg.FailureRate > 0 && rand.Float64() < r.cfg.FailureRate) || (r.cfg.Down != nil && r.cfg.Down.Load()) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}

@@ -26,6 +26,7 @@ func scenarioList() []*scenario {
 		{"slow", "a slow endpoint: throughput against the in-flight bound and the sequential baseline", runSlow},
 		{"isolation", "a healthy connector beside a failing and a slow one, against running alone", runIsolation},
 		{"backlog", "events queued while the endpoint is down, then drained: drain rate and peak RSS", runBacklog},
+		{"amplification", "the endpoint down while events arrive at a fixed rate, then back: requests per event during the outage, loss, drain rate", runAmplification},
 		{"connectors", "the same deliveries spread over 1 to 1,000 connectors on one receiver: start to ready, deliveries/s, CPU per delivery, peak RSS, idle CPU", runConnectors},
 	}
 }

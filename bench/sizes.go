@@ -47,6 +47,9 @@ type Sizes struct {
 	// connectors scenario makes, spread evenly over its connectors.
 	// Default 120,000 (quick: 30,000).
 	ConnectorDeliveries int `json:"connectorDeliveries"`
+	// Outage is how long the amplification scenario's endpoint is down
+	// while events arrive at Rate. Default 60s (quick: 10s).
+	Outage time.Duration `json:"outage"`
 }
 
 // Defaults are the sizes of a full run: a few minutes.
@@ -57,6 +60,7 @@ func Defaults() Sizes {
 		SlowLatency: 250 * time.Millisecond, SlowEvents: 40_000, SequentialFor: 10 * time.Second,
 		IsolationEvents: 100_000, BacklogEvents: 1_000_000,
 		ConnectorCounts: []int{1, 10, 100, 1000}, ConnectorDeliveries: 120_000,
+		Outage: 60 * time.Second,
 	}
 }
 
@@ -66,6 +70,7 @@ func QuickDefaults() Sizes {
 	s.Events, s.Duration, s.SlowEvents, s.SequentialFor = 20_000, 4*time.Second, 12_000, 3*time.Second
 	s.IsolationEvents, s.BacklogEvents = 20_000, 50_000
 	s.ConnectorCounts, s.ConnectorDeliveries = []int{1, 10, 100}, 30_000
+	s.Outage = 10 * time.Second
 	return s
 }
 
@@ -93,6 +98,7 @@ func (s Sizes) withDefaults(def Sizes) Sizes {
 	}
 	for _, d := range []struct{ v, def *time.Duration }{
 		{&s.Duration, &def.Duration}, {&s.SlowLatency, &def.SlowLatency}, {&s.SequentialFor, &def.SequentialFor},
+		{&s.Outage, &def.Outage},
 	} {
 		if *d.v <= 0 {
 			*d.v = *d.def

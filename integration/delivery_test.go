@@ -87,7 +87,10 @@ func TestRetryAfter503UntilDelivered(t *testing.T) {
 		}
 		return http.StatusOK
 	})
+	// Every event fails its first two attempts: with the breaker on, its
+	// probes would fail too. This test is about the retry tiers.
 	e.connector("flaky", `url = "`+rc.URL+`"
+  circuit_breaker { disabled = true }
   retry {
     backoff = ["200ms", "300ms"]
   }`)

@@ -22,7 +22,10 @@ func TestReplayDeadLetters(t *testing.T) {
 		}
 		return http.StatusServiceUnavailable
 	})
+	// The breaker is off: with max_age 1s, replayed events would expire
+	// again while an open breaker waits for its first probe (5s).
 	e.connector("back", `url = "`+rc.URL+`"
+  circuit_breaker { disabled = true }
   retry {
     backoff = ["200ms"]
     max_age = "1s"

@@ -43,7 +43,8 @@ func TestNoCreateTopicsVerifiesOnly(t *testing.T) {
 	}
 	err := start(3)
 	if err == nil || !strings.Contains(err.Error(), "missing topic "+e.topics().Events()) || !strings.Contains(err.Error(), "missing topic "+e.topics().DLQ("c")+" (create it with 3 partitions, replication factor 1, retention.ms=604800000)") ||
-		!strings.Contains(err.Error(), "topic "+e.topics().Latest()+" is missing: create it with cleanup.policy=compact") {
+		!strings.Contains(err.Error(), "topic "+e.topics().Latest()+" is missing: create it with cleanup.policy=compact") ||
+		!strings.Contains(err.Error(), "topic "+e.topics().State()+" is missing: create it with cleanup.policy=compact") {
 		t.Fatalf("no topics: %v, want each missing topic named", err)
 	}
 	if n := e.endOffsetsIfExists(e.topics().Events()); n >= 0 {
@@ -61,8 +62,10 @@ func TestNoCreateTopicsVerifiesOnly(t *testing.T) {
 	if err := kafka.EnsureTopics(ctx, adm, e.topics().Specs(conns), kafka.TopicOptions{Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	if err := kafka.EnsureCompacted(ctx, adm, e.topics().Latest(), kafka.TopicOptions{Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
+	for _, compacted := range []string{e.topics().Latest(), e.topics().State()} {
+		if err := kafka.EnsureCompacted(ctx, adm, compacted, kafka.TopicOptions{Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	waitRetention(t, adm, e.topics().Connector("c"), "43200000") // a new topic's config shows a moment after its creation
 	setRetention(t, adm, e.topics().Connector("c"), "1000")

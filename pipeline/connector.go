@@ -42,6 +42,16 @@ type Connector struct {
 	Disabled bool
 	// Retry holds the retry ladder.
 	Retry RetryPolicy
+	// CircuitBreaker says when the connector's endpoint is considered
+	// down and how it is probed; see CircuitBreaker.
+	CircuitBreaker CircuitBreaker
+	// RateLimit bounds requests per second to the endpoint for the whole
+	// cluster; 0 means no limit.
+	RateLimit float64
+	// DisableAfter puts the connector in SYSTEM_DISABLED after this long
+	// of attempts without a single 2xx. Default 120h; 0 (a Connector not
+	// made by the loader) never disables.
+	DisableAfter time.Duration
 	// TLS, from the tls block, adds CA roots and a client certificate for
 	// https endpoints; nil uses the system roots. Verification is always
 	// on: there is no way to turn it off.
@@ -73,7 +83,36 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxInFlight = 1000
 	DefaultMaxAge      = 12 * time.Hour
+	// DefaultDisableAfter is DT's 5 days without a 2xx.
+	DefaultDisableAfter = 120 * time.Hour
 )
+
+// CircuitBreaker is a connector's circuit_breaker block. The breaker opens
+// when, within Window, at least MinRequests attempts were made and at
+// least FailureRatio of them failed. While open, one probe is sent after
+// Cooldown; each failed probe doubles the wait, up to MaxBreakerCooldown.
+type CircuitBreaker struct {
+	// FailureRatio is the share of failed attempts that opens the
+	// breaker, in (0, 1]. Default 0.5.
+	FailureRatio float64
+	// MinRequests is the number of attempts in Window below which the
+	// breaker never opens. Default 20.
+	MinRequests int
+	// Window is how far back attempts count. Default 30s.
+	Window time.Duration
+	// Cooldown is the wait before the first probe. Default 5s.
+	Cooldown time.Duration
+	// Disabled turns the breaker off.
+	Disabled bool
+}
+
+// MaxBreakerCooldown caps the doubling wait between failed probes.
+const MaxBreakerCooldown = 5 * time.Minute
+
+// DefaultCircuitBreaker returns the breaker's defaults: 0.5, 20, 30s, 5s.
+func DefaultCircuitBreaker() CircuitBreaker {
+	return CircuitBreaker{FailureRatio: 0.5, MinRequests: 20, Window: 30 * time.Second, Cooldown: 5 * time.Second}
+}
 
 // DefaultBackoff returns the default retry ladder: 10s, 1m, 5m, 30m, 1h.
 func DefaultBackoff() []time.Duration {

@@ -33,6 +33,9 @@ func (t Topics) Retry(name string, n int) string {
 // DLQ is the connector's dead-letter topic: <p>.connector.<name>.dlq.
 func (t Topics) DLQ(name string) string { return t.Connector(name) + ".dlq" }
 
+// State is the compacted topic of connectors' runtime states: <p>.state.
+func (t Topics) State() string { return t.Prefix + ".state" }
+
 // FanoutGroup is the fanout stage's consumer group.
 func (t Topics) FanoutGroup() string { return t.Prefix + ".fanout" }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -30,6 +31,12 @@ type APIConfig struct {
 	// StageReady reports why one stage is not ready, or nil when it is,
 	// for /readyz?stage=NAME. Nil answers 404 to that form.
 	StageReady func(ctx context.Context, stage string) error
+	// Health, when set, gives each connector's state and time to loss,
+	// and serves POST /v1/connectors/{name}:disable and :enable.
+	Health *health.Health
+	// Token, when set, is required as a bearer token on the POST routes
+	// (the ingest token).
+	Token string
 	// Actions serves POST /v1/connectors/{name}:replay and :sync (see
 	// NewActions); nil answers them 404.
 	Actions http.Handler
@@ -58,21 +65,21 @@ func NewAPI(cfg APIConfig) http.Handler {
 	mux.HandleFunc("GET /v1/connectors", func(w http.ResponseWriter, _ *http.Request) {
 		list := make([]ConnectorView, 0, len(cfg.Connectors))
 		for _, c := range cfg.Connectors {
-			list = append(list, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+			list = append(list, cfg.view(c))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"connectors": list})
 	})
 	mux.HandleFunc("GET /v1/connectors/{name}", func(w http.ResponseWriter, r *http.Request) {
 		for _, c := range cfg.Connectors {
 			if c.Name == r.PathValue("name") {
-				writeJSON(w, http.StatusOK, NewConnectorView(c, cfg.Metrics.Connector(c.Name).Stats()))
+				writeJSON(w, http.StatusOK, cfg.view(c))
 				return
 			}
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no connector named %q", r.PathValue("name"))})
 	})
-	if cfg.Actions != nil {
-		mux.Handle("POST /v1/connectors/{action}", cfg.Actions)
+	if h := connectorActions(cfg, cfg.Actions); h != nil {
+		mux.Handle("POST /v1/connectors/{action}", h)
 	}
 	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, NewConfigView(cfg.Connectors, cfg.LoadedAt))
@@ -137,6 +144,7 @@ type ConnectorView struct {
 	MaxInFlight int               `json:"maxInFlight"`
 	Retry       RetryView         `json:"retry"`
 	Metrics     MetricsView       `json:"metrics"`
+	HealthView
 }
 
 // RetryView shows a retry policy.

@@ -48,6 +48,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
 		Metrics: p.metrics, Version: p.opts.Version, HTTPClient: p.opts.HTTPClient,
 		MaxInFlightTotal: p.opts.MaxInFlightTotal, Logger: p.log,
+		Health: p.health,
 	}
 	for _, mk := range []struct {
 		stage string
@@ -64,6 +65,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		if err != nil {
 			return nil, err
 		}
+		p.health.AddSource(s.Stats)
 		out = append(out, s)
 	}
 	return out, nil
@@ -104,7 +106,8 @@ func (p *Process) adoptOffsets(ctx context.Context, adm *kadm.Client) error {
 
 func (p *Process) api() http.Handler {
 	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now(),
-		Stages: p.stageStates, StageReady: p.stageReady}
+		Stages: p.stageStates, StageReady: p.stageReady,
+		Health: p.health, Token: p.opts.IngestToken}
 	cfg.Actions = NewActions(ActionsConfig{
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
 		Token: p.opts.IngestToken, Logger: p.log,

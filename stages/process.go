@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 	"github.com/hookpipe/hookpipe/stages/ingest"
 )
 
@@ -75,6 +76,8 @@ type Process struct {
 	admin    *kgo.Client
 	runner   *Runner
 	metrics  *metrics.Metrics
+	store    *health.Store  // connectors' cluster-wide states
+	health   *health.Health // connectors' gates
 	server   *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
@@ -147,10 +150,14 @@ func (p *Process) setup(ctx context.Context) error {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
+	if err := p.setupHealth(ctx, adm); err != nil {
+		return err
+	}
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if p.opts.NoCreateTopics {
 		err := errors.Join(kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions),
-			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.Latest()))
+			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.Latest()),
+			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.State()))
 		if err != nil {
 			return kafka.ExplainAuthorization(err, p.opts.Topics.Prefix+".", true)
 		}
@@ -166,7 +173,7 @@ func (p *Process) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.runner = NewRunner(p.log, stages...)
+	p.runner = NewRunner(p.log, append(stages, p.healthStages()...)...)
 	p.metrics.Registry().MustRegister(metrics.NewLagCollector(adm, p.groups()))
 	p.server = &http.Server{
 		Handler:           p.api(),

@@ -82,8 +82,9 @@ func TestBuildStagesFollowsStageList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.stages, ","), func(t *testing.T) {
 			p := buildProcess(t, testOptions(t, tt.stages...))
-			if got := stageNamesOf(p); !slices.Equal(got, tt.want) {
-				t.Errorf("stages %v, want %v", got, tt.want)
+			want := append(tt.want, "state store", "health") // every process: the API's :disable and :enable
+			if got := stageNamesOf(p); !slices.Equal(got, want) {
+				t.Errorf("stages %v, want %v", got, want)
 			}
 			w := httptest.NewRecorder()
 			p.server.Handler.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/events", strings.NewReader("{}")))

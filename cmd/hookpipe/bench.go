@@ -44,6 +44,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.SequentialFor, "sequential-for", 0, "slow scenario: the sequential baseline runs for about `D` (default 10s; quick 3s)")
 	fs.IntVar(&s.IsolationEvents, "isolation-events", 0, "isolation scenario: `N` events per run (default 100000; quick 20000)")
 	fs.IntVar(&s.BacklogEvents, "backlog-events", 0, "backlog scenario: `N` events queued (default 1000000; quick 50000)")
+	fs.DurationVar(&s.Outage, "outage", 0, "amplification scenario: how long the endpoint is down while events arrive at --rate (default 60s; quick 10s)")
 	fs.Func("connectors-count", "connectors scenario: a comma-separated `LIST` of connector counts (default 1,10,100,1000; quick 1,10,100)", func(v string) error {
 		for _, part := range splitList(v) {
 			n, err := strconv.Atoi(part)

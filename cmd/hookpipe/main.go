@@ -11,6 +11,7 @@
 //	hookpipe bench     [flags]   measure the pipeline on this machine
 //	hookpipe plan      [flags]   show what applying a connectors directory would change
 //	hookpipe sync      [flags]   send a connector the latest event of each type of every recent device
+//	hookpipe connectors list|disable NAME|enable NAME [--api URL]
 //	hookpipe version             (also --version, -v)
 //	hookpipe help [command]      (also --help, -h; 'hookpipe <command> --help')
 package main
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdReplay(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return cmdBench(ctx, args[1:], stdout, stderr)
+	case "connectors":
+		return cmdConnectors(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return cmdPlan(ctx, args[1:], stdout, stderr)
 	case "sync":
@@ -115,6 +118,7 @@ commands:
   bench      measure throughput, latency, isolation and backlog drain on this machine
   plan       show what applying a connectors directory would change
   sync       send a connector the latest event of each type of every recent device
+  connectors list connectors' states, or disable or enable one, through a process's API
   version    print the version (also --version, -v)
   help       print this, or a command's flags: hookpipe help run
 

@@ -39,6 +39,9 @@ type rawConnector struct {
 	Disabled        *hcl.Attribute `hcl:"disabled,optional"`
 	Retry           *rawRetry      `hcl:"retry,block"`
 	TLS             *rawTLS        `hcl:"tls,block"`
+	RateLimit       *hcl.Attribute `hcl:"rate_limit,optional"`
+	DisableAfter    *hcl.Attribute `hcl:"disable_after,optional"`
+	CircuitBreaker  *rawBreaker    `hcl:"circuit_breaker,block"`
 	Signature       *rawSignature  `hcl:"signature,block"`
 	HTTP2           *hcl.Attribute `hcl:"http2,optional"`
 }
@@ -98,6 +101,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 			d.errorAt(raw.HTTP2.Expr.Range(), "Invalid http2", "http2 = true needs an https url: HTTP/2 is negotiated in the TLS handshake.")
 		}
 	}
+	d.health(c, &raw)
 	if d.diags[before:].HasErrors() {
 		return nil
 	}

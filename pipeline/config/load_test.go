@@ -103,6 +103,9 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 		Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight,
 		Retry: pipeline.RetryPolicy{Backoff: pipeline.DefaultBackoff(), MaxAge: pipeline.DefaultMaxAge},
 	}}
+	for _, c := range want { // endpoint health is tested in health_test.go
+		c.CircuitBreaker, c.DisableAfter = pipeline.DefaultCircuitBreaker(), pipeline.DefaultDisableAfter
+	}
 	if diff := cmp.Diff(want, got, urlComparer); diff != "" {
 		t.Errorf("LoadConnectors(%s) mismatch (-want +got):\n%s", dir, diff)
 	}
@@ -140,7 +143,8 @@ func TestLoadConnectorsDefaults(t *testing.T) {
 				t.Fatalf("got %d connectors, diagnostics %q", len(cs), diags)
 			}
 			c := cs[0]
-			want := pipeline.Connector{Name: "c", URL: c.URL, File: c.File, Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight, Retry: tt.want}
+			want := pipeline.Connector{Name: "c", URL: c.URL, File: c.File, Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight, Retry: tt.want,
+				CircuitBreaker: pipeline.DefaultCircuitBreaker(), DisableAfter: pipeline.DefaultDisableAfter}
 			if diff := cmp.Diff(&want, c); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}

@@ -48,6 +48,14 @@ type Route struct {
 	DueAt func(r *kgo.Record) time.Time
 	// Handle does the work.
 	Handle Handler
+	// Gate, when set, is asked before each record starts (after DueAt).
+	// While it refuses, the route starts nothing but the records past
+	// ExpiresAt, which start at once so that the handler can move them to
+	// the DLQ on time; fetching pauses as the queues fill.
+	Gate RouteGate
+	// ExpiresAt, when set, returns when a record expires. Stats reports
+	// the oldest pending record by it; a route with a Gate needs it.
+	ExpiresAt func(r *kgo.Record) time.Time
 }
 
 // ConsumerConfig configures a Consumer: either Routes, or one route given
@@ -145,6 +153,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	var topics []string
 	for i := range cfg.Routes {
 		l := &lane{c: c, route: cfg.Routes[i]}
+		if l.route.Gate != nil {
+			l.route.Gate.OnWake(l.kick)
+		}
 		for _, t := range l.route.Topics {
 			if c.lanes[t] != nil {
 				return nil, fmt.Errorf("consumer %s: topic %s is in two routes", cfg.Group, t)
@@ -212,6 +223,9 @@ func (cfg *ConsumerConfig) fill() error {
 		r := &cfg.Routes[i]
 		if len(r.Topics) == 0 || r.Handle == nil {
 			return fmt.Errorf("consumer %s: route %q needs topics and a handler", cfg.Group, r.Name)
+		}
+		if r.Gate != nil && r.ExpiresAt == nil {
+			return fmt.Errorf("consumer %s: route %q has a gate but no ExpiresAt", cfg.Group, r.Name)
 		}
 		if r.MaxInFlight <= 0 {
 			r.MaxInFlight = pipeline.DefaultMaxInFlight

@@ -16,9 +16,11 @@ type lane struct {
 
 	mu         sync.Mutex // guards the fields below and its partitions' queues
 	inflight   int
-	head, tail *partition // partitions with a startable head, round robin
-	active     bool       // counted in slots.active
-	waiting    bool       // in slots.waiting; guarded by slots.mu
+	head, tail *partition  // partitions with a startable head, round robin
+	active     bool        // counted in slots.active
+	waiting    bool        // in slots.waiting; guarded by slots.mu
+	timer      *time.Timer // wakes the route when its gate refused
+	wakeAt     time.Time   // when timer fires; zero when not armed
 }
 
 // enlist appends p to the startable list. Called with l.mu held.
@@ -51,6 +53,10 @@ func (l *lane) popHead() {
 // the list until a timer puts it back. Called with l.mu held; it never
 // blocks.
 func (l *lane) pump() {
+	var now time.Time
+	if l.route.Gate != nil {
+		now = time.Now()
+	}
 	for l.head != nil && l.inflight < l.route.MaxInFlight {
 		p := l.head
 		if p.gone.Load() || len(p.queue) == 0 {
@@ -68,19 +74,12 @@ func (l *lane) pump() {
 		if !l.c.slots.take(l) {
 			break
 		}
-		p.queue[0] = nil
-		p.queue = p.queue[1:]
-		switch {
-		case !p.paused:
-			l.c.gate.add(-1)
-		case len(p.queue) <= l.route.MaxQueued/2:
-			p.paused = false
-			l.c.gate.add(len(p.queue))
-			l.c.setPaused(p.tp, false)
+		if ok, retryAt := l.admit(r, now); !ok {
+			l.c.slots.give()
+			l.refused(now, retryAt)
+			break
 		}
-		l.inflight++
-		p.inflight.Add(1)
-		l.c.pool.exec(job{p, p.ctx, r})
+		l.start(p)
 		l.popHead()
 		if len(p.queue) > 0 {
 			l.enlist(p) // to the back: the route's partitions take turns
@@ -94,6 +93,25 @@ func (l *lane) pump() {
 			l.c.slots.active.Add(-1)
 		}
 	}
+}
+
+// start starts p's head, which must be startable, holding a slot for it.
+// Called with l.mu held.
+func (l *lane) start(p *partition) {
+	r := p.queue[0]
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	switch {
+	case !p.paused:
+		l.c.gate.add(-1)
+	case len(p.queue) <= l.route.MaxQueued/2:
+		p.paused = false
+		l.c.gate.add(len(p.queue))
+		l.c.setPaused(p.tp, false)
+	}
+	l.inflight++
+	p.inflight.Add(1)
+	l.c.pool.exec(job{p, p.ctx, r})
 }
 
 // slotPool is the consumer-wide in-flight bound. Taking and giving a slot

@@ -48,7 +48,7 @@ func (p *partition) push(recs []*kgo.Record) {
 		return
 	}
 	for _, r := range recs {
-		p.tracker.Add(r.Offset, r.LeaderEpoch)
+		p.tracker.AddStamped(r.Offset, r.LeaderEpoch, l.stamp(r))
 	}
 	n := len(p.queue)
 	for _, r := range recs {

@@ -24,6 +24,7 @@ type OffsetTracker struct {
 
 type trackEntry struct {
 	offset int64
+	stamp  int64 // AddStamped's stamp; 0 when added by Add
 	epoch  int32
 	done   bool
 }
@@ -39,6 +40,26 @@ func (t *OffsetTracker) Add(offset int64, epoch int32) {
 	t.mu.Lock()
 	t.entries = append(t.entries, trackEntry{offset: offset, epoch: epoch})
 	t.mu.Unlock()
+}
+
+// AddStamped is Add with a stamp (such as the record's expiry in unix
+// milliseconds) that Oldest reports while the offset is the first one not
+// done.
+func (t *OffsetTracker) AddStamped(offset int64, epoch int32, stamp int64) {
+	t.mu.Lock()
+	t.entries = append(t.entries, trackEntry{offset: offset, stamp: stamp, epoch: epoch})
+	t.mu.Unlock()
+}
+
+// Oldest returns the stamp of the lowest offset not done, 0 when every
+// added offset is done.
+func (t *OffsetTracker) Oldest() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head < len(t.entries) {
+		return t.entries[t.head].stamp
+	}
+	return 0
 }
 
 // Done records that the work for offset is acknowledged, and advances the

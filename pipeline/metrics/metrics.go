@@ -27,6 +27,7 @@ type Metrics struct {
 	inFlight       *prometheus.GaugeVec
 	retried        *prometheus.CounterVec
 	expired        *prometheus.CounterVec
+	health         *healthVecs
 }
 
 // NewMetrics registers hookpipe's collectors on a new registry, together
@@ -46,6 +47,7 @@ func NewMetrics() *Metrics {
 	m.inFlight = f.gaugeVec("hookpipe_in_flight", "Webhook requests in flight.", "connector")
 	m.retried = f.counterVec("hookpipe_retried_total", "Events moved to a retry tier.", "connector", "tier")
 	m.expired = f.counterVec("hookpipe_expired_total", "Events older than max_age moved to the DLQ, never sent again.", "connector")
+	m.health = newHealthVecs(f)
 	m.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -41,6 +42,9 @@ type Config struct {
 	// MaxInFlightTotal bounds the requests of all connectors at once (see
 	// kafka.ConsumerConfig). Default 1024.
 	MaxInFlightTotal int
+	// Health gives each connector's gate (circuit breaker, throttling,
+	// runtime state, rate limit); nil sends without one.
+	Health *health.Health
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -64,7 +68,7 @@ func NewDeliver(cfg Config) (*Stage, error) {
 		w := newWorker(cfg, c)
 		topic := cfg.Topics.Connector(c.Name)
 		w.tiers[topic] = -1
-		routes = append(routes, kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight, Handle: w.handle})
+		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight, Handle: w.handle}))
 	}
 	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), routes)
 }
@@ -86,7 +90,7 @@ func NewRetry(cfg Config) (*Stage, error) {
 			w.tiers[t] = n
 			topics = append(topics, t)
 		}
-		routes = append(routes, kafka.Route{Name: c.Name, Topics: topics, MaxInFlight: c.MaxInFlight, DueAt: w.dueAt, Handle: w.handle})
+		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: topics, MaxInFlight: c.MaxInFlight, DueAt: w.dueAt, Handle: w.handle}))
 	}
 	return newStage("retry", cfg, cfg.Topics.RetryGroup(), routes)
 }
@@ -128,6 +132,12 @@ func logger(cfg Config) *slog.Logger {
 		return slog.Default()
 	}
 	return cfg.Logger
+}
+
+// Stats reports each connector's assigned partitions and oldest pending
+// record in this stage (see kafka.Consumer.Stats).
+func (s *Stage) Stats(fn func(connector string, partitions int, oldest time.Time)) {
+	s.consumer.Stats(fn)
 }
 
 // Ready reports whether the stage has joined its consumer group.

@@ -33,6 +33,9 @@ type Result struct {
 	Err string
 	// Took is the request's duration.
 	Took time.Duration
+	// RetryAfter is the answer's Retry-After header, "" when absent or
+	// the answer is a 2xx.
+	RetryAfter string
 }
 
 // Sender POSTs webhook bodies to one connector's endpoint. It is safe for
@@ -188,6 +191,7 @@ func (s *Sender) SendEvent(ctx context.Context, eventID string, body []byte) Res
 	res.OK = res.Class == "2xx"
 	if !res.OK {
 		res.Err = resp.Status
+		res.RetryAfter = resp.Header.Get("Retry-After")
 	}
 	return res
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
+	"github.com/hookpipe/hookpipe/stages/deliver/health"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -24,6 +25,7 @@ type worker struct {
 	metrics  *metrics.ConnectorMetrics
 	log      *slog.Logger
 	tiers    map[string]int // topic → tier; -1 is the main topic
+	gate     *health.Gate   // nil: no endpoint health
 }
 
 // newWorker returns connector c's worker; its HTTP client is
@@ -44,6 +46,28 @@ func newWorker(cfg Config, c *pipeline.Connector) *worker {
 		metrics:  cfg.Metrics.Connector(c.Name),
 		log:      logger(cfg).With("connector", c.Name),
 		tiers:    make(map[string]int),
+		gate:     cfg.Health.Gate(c.Name),
+	}
+}
+
+// route adds the worker's gate, when it has one, to r.
+func (w *worker) route(r kafka.Route) kafka.Route {
+	r.ExpiresAt = w.expiresAt
+	if w.gate != nil {
+		r.Gate = w.gate
+	}
+	return r
+}
+
+// expiresAt is when r's event reaches max_age and goes to the DLQ.
+func (w *worker) expiresAt(r *kgo.Record) time.Time {
+	return pipeline.ReadMeta(r).IngestTime.Add(w.conn.Retry.MaxAge)
+}
+
+// release gives r back to the gate unsent.
+func (w *worker) release(r *kgo.Record) {
+	if w.gate != nil {
+		w.gate.Release(r)
 	}
 }
 
@@ -63,7 +87,8 @@ func (w *worker) dueAt(r *kgo.Record) time.Time {
 // nil once the outcome is acknowledged (by the endpoint or by Kafka).
 func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	meta := pipeline.ReadMeta(r)
-	if age := time.Since(meta.IngestTime); age > w.conn.Retry.MaxAge {
+	if age := time.Since(meta.IngestTime); age >= w.conn.Retry.MaxAge {
+		w.release(r)
 		reason := fmt.Sprintf("expired: ingested %s ago, max_age %s, after %d attempts", age.Round(time.Second), w.conn.Retry.MaxAge, meta.Attempts)
 		if err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason); err != nil {
 			return err
@@ -74,12 +99,14 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	w.metrics.InFlight(1)
 	res := w.sender.SendEvent(ctx, meta.EventID, r.Value)
 	w.metrics.InFlight(-1)
+	if ctx.Err() != nil && !res.OK {
+		w.release(r)
+		return ctx.Err() // abandoned mid-request: the next owner sends it again
+	}
+	judge(w.gate, w.metrics, w.conn, r, res)
 	if res.OK {
 		w.metrics.Delivered(res.Took, meta.IngestTime)
 		return nil
-	}
-	if ctx.Err() != nil {
-		return ctx.Err() // abandoned mid-request: the next owner sends it again
 	}
 	w.metrics.Failed(res.Class, res.Took)
 	meta.Attempts++
