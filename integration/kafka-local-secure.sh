@@ -78,11 +78,18 @@ secure_acls() {
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
     --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed "${args[@]}" \
     --operation Read --operation Describe >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the group ACLs failed"; }
+  # Ingest and fanout write in transactions, with ids <p>.ingest.<instance> and
+  # <p>.fanout.<instance>.
+  args=()
+  for prefix in hookpipe. it- bench-; do args+=(--transactional-id "${prefix}"); done
+  run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
+    --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed "${args[@]}" \
+    --operation Write --operation Describe >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the transactional id ACLs failed"; }
   # hookpipe bench deletes what it made when it ends.
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
     --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed --topic bench- --group bench- \
     --operation Delete >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the bench ACLs failed"; }
-  log "ACLs for User:${SECURE_USER} on the prefixes hookpipe., it- and bench- (topics: Create, Describe, DescribeConfigs, AlterConfigs, Read, Write; groups: Read, Describe; bench- also Delete)"
+  log "ACLs for User:${SECURE_USER} on the prefixes hookpipe., it- and bench- (topics: Create, Describe, DescribeConfigs, AlterConfigs, Read, Write; groups: Read, Describe; transactional ids: Write, Describe; bench- also Delete)"
 }
 
 # scram_format_args: the --add-scram arguments of `kafka-storage format`, one a line.

@@ -20,6 +20,8 @@ func ExplainAuthorization(err error, prefix string, verifyOnly bool) error {
 		return fmt.Errorf("%w; hookpipe's principal needs, on topics with the prefix %q: %s", err, prefix, topicOps)
 	case errors.Is(err, kerr.GroupAuthorizationFailed):
 		return fmt.Errorf("%w; hookpipe's principal needs, on groups with the prefix %q: Read, Describe", err, prefix)
+	case errors.Is(err, kerr.TransactionalIDAuthorizationFailed):
+		return fmt.Errorf("%w; hookpipe's principal needs, on transactional ids with the prefix %q: Write, Describe", err, prefix)
 	}
 	return err
 }
