@@ -7,7 +7,7 @@ import (
 )
 
 // apiPaths names the API's paths in the answer to an unknown one.
-const apiPaths = "/v1/events, /v1/connectors, /v1/connectors/{name}, /v1/connectors/{name}:sync, /v1/connectors/{name}:replay, /v1/config, /metrics, /healthz, /readyz"
+const apiPaths = "/v1/events, /v1/connectors, /v1/connectors/{name}, /v1/connectors/{name}:sync, :replay, :disable, :enable, /v1/config, /metrics, /healthz, /readyz"
 
 // jsonErrors serves mux, answering the mux's own errors as JSON: an
 // unknown path is 404 and a method the path does not take is 405 with
