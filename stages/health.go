@@ -8,6 +8,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/stages/deliver/health"
 )
 
@@ -20,7 +21,7 @@ func (p *Process) setupHealth(ctx context.Context, adm *kadm.Client) error {
 	// With --no-create-topics, setup verifies the state topic with the others.
 	if !p.opts.NoCreateTopics {
 		if err := health.EnsureStateTopic(ctx, adm, topic, p.opts.TopicOptions.ReplicationFactor); err != nil {
-			return fmt.Errorf("topics: %w", err)
+			return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
 		}
 	}
 	var h *health.Health
