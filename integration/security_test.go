@@ -100,7 +100,7 @@ func TestSecureWrongPasswordOneLine(t *testing.T) {
 	bad := sec
 	bad.SASLPassword = "not-the-password-7d1e"
 	cmd := exec.Command(hookpipeBinary(t), "run", "--brokers", strings.Join(suiteBroker.addrs, ","), "--listen", freeAddr(t),
-		"--connectors", e.dir, "--topic-prefix", e.prefix, "--log-level", "debug")
+		"--connectors", e.dir, "--topic-prefix", e.prefix, "--log-level", "debug", "--data-dir", t.TempDir())
 	cmd.Env = append(os.Environ(), bad.Environ()...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
