@@ -325,7 +325,10 @@ EOF
 
 new_cluster_id() {
   # 16 random bytes, URL-safe base64 without padding: the form of a Kafka cluster id.
-  head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+  # One starting with '-' would read as an option to kafka-storage: draw again.
+  local id
+  while id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"; [[ "${id}" == -* ]]; do :; done
+  printf '%s\n' "${id}"
 }
 
 # ---------------------------------------------------------------- java launchers
