@@ -61,9 +61,27 @@ type Connector struct {
 	// request in flight. False, the default, speaks HTTP/1.1 with up to
 	// MaxInFlight kept-alive connections.
 	HTTP2 bool
+	// Ordering is OrderingNone (the default, as DT: events may arrive in
+	// any order) or OrderingDevice: the events of one device are
+	// delivered in ingest order, one request at a time per device.
+	Ordering string
 	// File is the file the connector was declared in, for messages.
 	File string
 }
+
+// The values of Connector.Ordering.
+const (
+	// OrderingNone delivers events in any order, many at a time per
+	// device, as DT does.
+	OrderingNone = "none"
+	// OrderingDevice delivers the events of one device in ingest order,
+	// at most one request in flight per device.
+	OrderingDevice = "device"
+)
+
+// OrderedByDevice reports whether c delivers each device's events in
+// ingest order (ordering = "device").
+func (c *Connector) OrderedByDevice() bool { return c.Ordering == OrderingDevice }
 
 // RetryPolicy is a connector's retry ladder. Tier n waits Backoff[n] after
 // the event entered it; a failure in the last tier goes back to the last

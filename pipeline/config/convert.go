@@ -44,6 +44,7 @@ type rawConnector struct {
 	CircuitBreaker  *rawBreaker    `hcl:"circuit_breaker,block"`
 	Signature       *rawSignature  `hcl:"signature,block"`
 	HTTP2           *hcl.Attribute `hcl:"http2,optional"`
+	Ordering        *hcl.Attribute `hcl:"ordering,optional"`
 }
 
 // rawRetry is a connector's retry block as gohcl decodes it.
@@ -102,6 +103,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 		}
 	}
 	d.health(c, &raw)
+	c.Ordering = d.ordering(raw.Ordering, c.Name)
 	if d.diags[before:].HasErrors() {
 		return nil
 	}

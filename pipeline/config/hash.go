@@ -81,6 +81,9 @@ func writeConnector(h hash.Hash, c *pipeline.Connector) {
 			}
 		}
 	}
+	if c.OrderedByDevice() { // only when set, so that older hashes stay valid
+		field(h, "ordering="+c.Ordering)
+	}
 }
 
 // writeSecrets writes the digests of c's signature secrets and of its

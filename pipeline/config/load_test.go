@@ -105,6 +105,7 @@ func TestLoadConnectorsGoodDir(t *testing.T) {
 	}}
 	for _, c := range want { // endpoint health is tested in health_test.go
 		c.CircuitBreaker, c.DisableAfter = pipeline.DefaultCircuitBreaker(), pipeline.DefaultDisableAfter
+		c.Ordering = pipeline.OrderingNone // tested in ordering_test.go
 	}
 	if diff := cmp.Diff(want, got, urlComparer); diff != "" {
 		t.Errorf("LoadConnectors(%s) mismatch (-want +got):\n%s", dir, diff)
@@ -144,7 +145,7 @@ func TestLoadConnectorsDefaults(t *testing.T) {
 			}
 			c := cs[0]
 			want := pipeline.Connector{Name: "c", URL: c.URL, File: c.File, Timeout: pipeline.DefaultTimeout, MaxInFlight: pipeline.DefaultMaxInFlight, Retry: tt.want,
-				CircuitBreaker: pipeline.DefaultCircuitBreaker(), DisableAfter: pipeline.DefaultDisableAfter}
+				CircuitBreaker: pipeline.DefaultCircuitBreaker(), DisableAfter: pipeline.DefaultDisableAfter, Ordering: pipeline.OrderingNone}
 			if diff := cmp.Diff(&want, c); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
