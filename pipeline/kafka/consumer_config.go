@@ -42,6 +42,21 @@ type Route struct {
 	// ExpiresAt, when set, returns when a record expires. Stats reports
 	// the oldest pending record by it; a route with a Gate needs it.
 	ExpiresAt func(r *kgo.Record) time.Time
+	// KeyOrdered starts the records of one key (a device) in offset
+	// order, one at a time: a record starts only once the record before
+	// it with the same key is done (its Handler returned nil). Records
+	// behind a busy key are held in their partition while other keys'
+	// records start, up to MaxInFlight; a record whose Handler returned
+	// RetryAt keeps its key busy until it is done. Records of one key
+	// must be in one partition (keyed producers see to it). DueAt must
+	// be nil.
+	KeyOrdered bool
+	// MaxHeld bounds the records of one partition held out of its queue:
+	// behind a busy key, or waiting for the time a RetryAt gave. At the
+	// bound the partition's fetching pauses; it resumes once both its
+	// queue and its held records are down to half their bounds. Default
+	// 4 × MaxQueued.
+	MaxHeld int
 }
 
 // ConsumerConfig configures a Consumer: either Routes, or one route given
@@ -105,6 +120,12 @@ func (cfg *ConsumerConfig) fill() error {
 		}
 		if r.MaxQueued <= 0 {
 			r.MaxQueued = min(r.MaxInFlight, 256)
+		}
+		if r.MaxHeld <= 0 {
+			r.MaxHeld = 4 * r.MaxQueued
+		}
+		if r.KeyOrdered && r.DueAt != nil {
+			return fmt.Errorf("consumer %s: route %q is key-ordered and has a DueAt; it may have one or the other", cfg.Group, r.Name)
 		}
 		most = max(most, r.MaxInFlight)
 	}

@@ -78,8 +78,12 @@ func (l *lane) admit(r *kgo.Record, now time.Time) (bool, time.Time) {
 func (l *lane) refused(now, retryAt time.Time) {
 	next := retryAt
 	for p := l.head; p != nil; p = p.next {
-		for len(p.queue) > 0 && !p.gone.Load() {
-			exp := l.route.ExpiresAt(p.queue[0])
+		for {
+			r, queued := l.next(p)
+			if r == nil {
+				break
+			}
+			exp := l.route.ExpiresAt(r)
 			if exp.After(now) {
 				if next.IsZero() || exp.Before(next) {
 					next = exp
@@ -89,7 +93,7 @@ func (l *lane) refused(now, retryAt time.Time) {
 			if l.inflight >= l.route.MaxInFlight || !l.c.slots.take(l) {
 				return // a handler's finish pumps again
 			}
-			l.start(p)
+			l.start(p, r, queued)
 		}
 	}
 	if next.IsZero() {

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // lane is one route's state: its in-flight count and the list of its
@@ -47,8 +49,8 @@ func (l *lane) popHead() {
 	p.next, p.listed = nil, false
 }
 
-// pump starts queued records, in offset order per partition and round
-// robin over partitions, while the route is under MaxInFlight and the
+// pump starts queued records, in offset order per partition (per key in
+// a KeyOrdered route, held records first) and round robin over partitions, while the route is under MaxInFlight and the
 // consumer has a slot for it. A head not yet due takes its partition off
 // the list until a timer puts it back. Called with l.mu held; it never
 // blocks.
@@ -59,15 +61,17 @@ func (l *lane) pump() {
 	}
 	for l.head != nil && l.inflight < l.route.MaxInFlight {
 		p := l.head
-		if p.gone.Load() || len(p.queue) == 0 {
+		r, queued := l.next(p)
+		if r == nil {
 			l.popHead()
 			continue
 		}
-		r := p.queue[0]
-		if l.route.DueAt != nil {
+		if queued && l.route.DueAt != nil {
 			if d := time.Until(l.route.DueAt(r)); d > 0 {
 				l.popHead()
-				p.timer = time.AfterFunc(d, p.due)
+				if p.timer == nil {
+					p.timer = time.AfterFunc(d, p.due)
+				}
 				continue
 			}
 		}
@@ -79,9 +83,9 @@ func (l *lane) pump() {
 			l.refused(now, retryAt)
 			break
 		}
-		l.start(p)
+		l.start(p, r, queued)
 		l.popHead()
-		if len(p.queue) > 0 {
+		if len(p.queue) > 0 || p.ready.len() > 0 {
 			l.enlist(p) // to the back: the route's partitions take turns
 		}
 	}
@@ -95,20 +99,11 @@ func (l *lane) pump() {
 	}
 }
 
-// start starts p's head, which must be startable, holding a slot for it.
+// start starts r, which next returned for p, holding a slot for it.
 // Called with l.mu held.
-func (l *lane) start(p *partition) {
-	r := p.queue[0]
-	p.queue[0] = nil
-	p.queue = p.queue[1:]
-	switch {
-	case !p.paused:
-		l.c.gate.add(-1)
-	case len(p.queue) <= l.route.MaxQueued/2:
-		p.paused = false
-		l.c.gate.add(len(p.queue))
-		l.c.setPaused(p.tp, false)
-	}
+func (l *lane) start(p *partition, r *kgo.Record, queued bool) {
+	l.take(p, r, queued)
+	l.flow(p)
 	l.inflight++
 	p.inflight.Add(1)
 	l.c.pool.exec(job{p, p.ctx, r})

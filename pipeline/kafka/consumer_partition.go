@@ -25,6 +25,7 @@ type partition struct {
 	listed bool          // in the lane's startable list
 	next   *partition    // in the lane's startable list
 	timer  *time.Timer   // set while the head waits to be due
+	holding
 
 	gone     atomic.Bool // stop began; set under the lane's lock
 	dirty    atomic.Bool // in the consumer's dirty list
@@ -63,11 +64,7 @@ func (p *partition) push(recs []*kgo.Record) {
 	if !p.paused {
 		l.c.gate.add(len(p.queue) - n)
 	}
-	if !p.paused && len(p.queue) >= l.route.MaxQueued {
-		p.paused = true
-		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
-		l.c.setPaused(p.tp, true)
-	}
+	l.flow(p)
 	if p.timer == nil {
 		l.enlist(p)
 	}
@@ -88,7 +85,9 @@ func (p *partition) due() {
 }
 
 // finish records the outcome of one handler: a nil error makes the offset
-// done. It gives the slot back and starts what may start now.
+// done (and passes a KeyOrdered route's key on), a RetryAt holds the
+// record until its time. It gives the slot back and starts what may start
+// now.
 func (p *partition) finish(r *kgo.Record, err error) {
 	l := p.lane
 	if err == nil && p.tracker.Done(r.Offset) && !p.dirty.Swap(true) {
@@ -97,14 +96,15 @@ func (p *partition) finish(r *kgo.Record, err error) {
 	l.mu.Lock()
 	l.inflight--
 	l.c.slots.give()
+	l.settled(p, r, err)
 	l.pump()
 	l.mu.Unlock()
 	p.inflight.Done()
 	l.c.slots.wake()
 }
 
-// halt stops starting records: the queue is dropped (those offsets stay
-// uncommitted) and a paused partition is resumed, so that a later
+// halt stops starting records: the queue and the held records are
+// dropped (those offsets stay uncommitted) and a paused partition is resumed, so that a later
 // assignment of it fetches again. In-flight handlers go on.
 func (p *partition) halt() {
 	l := p.lane
@@ -115,6 +115,7 @@ func (p *partition) halt() {
 		l.c.gate.add(-len(p.queue))
 	}
 	p.queue = nil
+	p.dropHeld()
 	if p.timer != nil {
 		p.timer.Stop()
 		p.timer = nil

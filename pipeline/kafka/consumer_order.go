@@ -1,0 +1,274 @@
+package kafka
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Records held in a partition out of its queue: behind a busy key of a
+// KeyOrdered route, ready to start before the queue's head, or waiting for
+// the time a RetryAt gave. None of them is done, so the partition's
+// commit point stays below the oldest of them.
+
+// RetryAt returns the error by which a Handler says that r's work failed
+// and must run again, not before at. The record is not done: its offset
+// stays uncommitted, and it waits in its partition, holding no in-flight
+// slot, until at, when it starts again as if new (the route's gate is
+// asked again). In a KeyOrdered route its key stays busy meanwhile, so the
+// key's later records keep waiting behind it. Any other error still means
+// that the handler gave up because its context ended.
+func RetryAt(at time.Time) error { return &retryError{at: at} }
+
+type retryError struct{ at time.Time }
+
+func (e *retryError) Error() string {
+	return "retry at " + e.at.Format(time.RFC3339Nano)
+}
+
+// retryTime returns the time of a RetryAt error.
+func retryTime(err error) (time.Time, bool) {
+	var re *retryError
+	if errors.As(err, &re) {
+		return re.at, true
+	}
+	return time.Time{}, false
+}
+
+// holding is a partition's held records. Guarded by the lane's lock.
+type holding struct {
+	keys  map[string]*keyState // KeyOrdered: keys seen, busy or idle
+	nbusy int                  // keys with a record in flight, ready or waiting
+	ready fifo                 // held records that may start now
+	later []retryEntry         // records waiting for their RetryAt, in no order
+	retry *time.Timer          // fires at wakeAt, the earliest of later
+	wake  time.Time            // zero when retry is not armed
+	nheld int                  // records in keys' fifos, ready and later
+}
+
+// keyState is one key of a KeyOrdered partition: busy while one of its
+// records is in flight, ready or waiting for a retry; held are the key's
+// later records, in offset order.
+type keyState struct {
+	busy bool
+	held fifo
+}
+
+type retryEntry struct {
+	r  *kgo.Record
+	at time.Time
+}
+
+// fifo is a queue of records that reuses its array.
+type fifo struct {
+	s []*kgo.Record
+	h int
+}
+
+func (q *fifo) len() int { return len(q.s) - q.h }
+
+func (q *fifo) peek() *kgo.Record { return q.s[q.h] }
+
+func (q *fifo) push(r *kgo.Record) {
+	if q.h > 0 && len(q.s) == cap(q.s) && q.h >= len(q.s)/2 {
+		n := copy(q.s, q.s[q.h:])
+		clear(q.s[n:])
+		q.s, q.h = q.s[:n], 0
+	}
+	q.s = append(q.s, r)
+}
+
+func (q *fifo) pop() *kgo.Record {
+	r := q.s[q.h]
+	q.s[q.h] = nil
+	if q.h++; q.h == len(q.s) {
+		q.s, q.h = q.s[:0], 0
+	}
+	return r
+}
+
+// next returns p's next record to start, nil when none may start now,
+// and whether it is the head of p's queue (else it is held and ready). In
+// a KeyOrdered route it first moves each queue head whose key is busy
+// behind that key. Called with l.mu held.
+func (l *lane) next(p *partition) (*kgo.Record, bool) {
+	if p.gone.Load() {
+		return nil, false
+	}
+	if p.ready.len() > 0 {
+		return p.ready.peek(), false
+	}
+	for len(p.queue) > 0 {
+		r := p.queue[0]
+		if !l.route.KeyOrdered {
+			return r, true
+		}
+		ks := p.keys[string(r.Key)]
+		if ks == nil || !ks.busy {
+			return r, true
+		}
+		p.queue[0] = nil
+		p.queue = p.queue[1:]
+		if !p.paused {
+			l.c.gate.add(-1)
+		}
+		ks.held.push(r)
+		p.nheld++
+		l.flow(p)
+	}
+	return nil, false
+}
+
+// take removes r, which next returned, from p, and in a KeyOrdered route
+// marks its key busy. Called with l.mu held.
+func (l *lane) take(p *partition, r *kgo.Record, queued bool) {
+	if !queued {
+		p.ready.pop()
+		p.nheld--
+		return
+	}
+	p.queue[0] = nil
+	p.queue = p.queue[1:]
+	if !p.paused {
+		l.c.gate.add(-1)
+	}
+	if l.route.KeyOrdered {
+		p.busyKey(r.Key)
+	}
+}
+
+// busyKey marks key busy. Idle keys stay in the map, so that a device
+// seen again costs no allocation, until they outnumber the busy ones
+// by 1024; then they are dropped.
+func (p *partition) busyKey(key []byte) {
+	ks := p.keys[string(key)]
+	if ks == nil {
+		if len(p.keys) >= 2*p.nbusy+1024 {
+			for k, s := range p.keys {
+				if !s.busy {
+					delete(p.keys, k)
+				}
+			}
+		}
+		if p.keys == nil {
+			p.keys = make(map[string]*keyState)
+		}
+		ks = &keyState{}
+		p.keys[string(key)] = ks
+	}
+	ks.busy = true
+	p.nbusy++
+}
+
+// keyDone passes key to its next held record, which becomes ready, or
+// marks it idle; it reports whether a record became ready.
+func (p *partition) keyDone(key []byte) bool {
+	ks := p.keys[string(key)]
+	if ks == nil || !ks.busy {
+		return false
+	}
+	if ks.held.len() > 0 {
+		p.ready.push(ks.held.pop())
+		return true
+	}
+	ks.busy = false
+	p.nbusy--
+	return false
+}
+
+// settled updates p for the outcome of r's handler: a RetryAt keeps r
+// waiting in p; a done record of a KeyOrdered route passes its key on. A
+// handler that gave up (its context ended) leaves its key busy: the
+// partition is being released. Called with l.mu held.
+func (l *lane) settled(p *partition, r *kgo.Record, err error) {
+	if p.gone.Load() {
+		return
+	}
+	if err != nil {
+		if at, ok := retryTime(err); ok {
+			l.retryLater(p, r, at)
+		}
+		return
+	}
+	if l.route.KeyOrdered && p.keyDone(r.Key) {
+		l.enlist(p)
+	}
+}
+
+// retryLater holds r in p until at. Called with l.mu held.
+func (l *lane) retryLater(p *partition, r *kgo.Record, at time.Time) {
+	p.later = append(p.later, retryEntry{r, at})
+	p.nheld++
+	l.flow(p)
+	if p.wake.IsZero() || at.Before(p.wake) {
+		p.armRetry(at)
+	}
+}
+
+// armRetry sets p's retry timer to at. Called with the lane's lock held.
+func (p *partition) armRetry(at time.Time) {
+	p.wake = at
+	if p.retry == nil {
+		p.retry = time.AfterFunc(time.Until(at), p.retryDue)
+	} else {
+		p.retry.Reset(time.Until(at))
+	}
+}
+
+// retryDue makes the records whose RetryAt came ready, and starts what
+// may start.
+func (p *partition) retryDue() {
+	l := p.lane
+	l.mu.Lock()
+	if !p.gone.Load() {
+		now, next := time.Now(), time.Time{}
+		kept := p.later[:0]
+		for _, e := range p.later {
+			if !e.at.After(now) {
+				p.ready.push(e.r)
+				continue
+			}
+			kept = append(kept, e)
+			if next.IsZero() || e.at.Before(next) {
+				next = e.at
+			}
+		}
+		clear(p.later[len(kept):])
+		p.later, p.wake = kept, time.Time{}
+		if !next.IsZero() {
+			p.armRetry(next)
+		}
+		if p.ready.len() > 0 {
+			l.enlist(p)
+		}
+		l.pump()
+	}
+	l.mu.Unlock()
+	l.c.slots.wake()
+}
+
+// flow pauses p's fetching when its queue or its held records reached
+// their bound, and resumes it once both are down to half. Called with
+// l.mu held.
+func (l *lane) flow(p *partition) {
+	switch {
+	case !p.paused && (len(p.queue) >= l.route.MaxQueued || p.nheld >= l.route.MaxHeld):
+		p.paused = true
+		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
+		l.c.setPaused(p.tp, true)
+	case p.paused && len(p.queue) <= l.route.MaxQueued/2 && p.nheld <= l.route.MaxHeld/2:
+		p.paused = false
+		l.c.gate.add(len(p.queue))
+		l.c.setPaused(p.tp, false)
+	}
+}
+
+// dropHeld forgets p's held records (their offsets stay uncommitted).
+// Called with l.mu held, when p stops.
+func (p *partition) dropHeld() {
+	if p.retry != nil {
+		p.retry.Stop()
+	}
+	p.holding = holding{}
+}

@@ -1,0 +1,253 @@
+package kafka
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// keyLog records, per key, the records a KeyOrdered route's handler saw:
+// how many of a key ran at once, and the values done, in order.
+type keyLog struct {
+	mu       sync.Mutex
+	running  map[string]int
+	parts    map[int32]int // handlers running per partition
+	overlap  int           // times a key ran twice at once
+	peakPart int           // most handlers running at once in one partition
+	done     map[string][]int
+	ndone    int
+}
+
+func newKeyLog() *keyLog {
+	return &keyLog{running: map[string]int{}, parts: map[int32]int{}, done: map[string][]int{}}
+}
+
+func (k *keyLog) enter(r *kgo.Record) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.running[string(r.Key)]++; k.running[string(r.Key)] > 1 {
+		k.overlap++
+	}
+	k.parts[r.Partition]++
+	k.peakPart = max(k.peakPart, k.parts[r.Partition])
+}
+
+func (k *keyLog) leave(r *kgo.Record, ok bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.running[string(r.Key)]--
+	k.parts[r.Partition]--
+	if ok {
+		v, _ := strconv.Atoi(string(r.Value))
+		k.done[string(r.Key)] = append(k.done[string(r.Key)], v)
+		k.ndone++
+	}
+}
+
+func (k *keyLog) count() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.ndone
+}
+
+// produceKeyed writes rounds × keys records, round by round, so that keys
+// interleave; each record's value is its round.
+func produceKeyed(t *testing.T, prod *kgo.Client, topic string, keys []string, rounds int) {
+	t.Helper()
+	for i := range rounds {
+		for _, k := range keys {
+			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(k), Value: []byte(strconv.Itoa(i))}, nil)
+		}
+	}
+	if err := prod.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func keyNames(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
+}
+
+func runConsumer(t *testing.T, cfg ConsumerConfig) (*Consumer, func()) {
+	t.Helper()
+	cons, err := NewConsumer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx) }()
+	return cons, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// With random handler latency and random failures retried in place
+// (RetryAt), a KeyOrdered route finishes each key's records in offset
+// order, never runs two records of a key at once, and still runs many
+// records per partition at once.
+func TestConsumerKeyOrderedInOrder(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	keys, rounds := keyNames("device-", 100), 20
+	produceKeyed(t, prod, "in", keys, rounds)
+	log := newKeyLog()
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "ordered", Topics: []string{"in"}, MaxInFlight: 40, KeyOrdered: true,
+		Handle: func(_ context.Context, r *kgo.Record) error {
+			log.enter(r)
+			time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+			fail := rand.IntN(10) == 0
+			log.leave(r, !fail)
+			if fail {
+				return RetryAt(time.Now().Add(time.Duration(rand.IntN(5)) * time.Millisecond))
+			}
+			return nil
+		}}}})
+	defer stop()
+	waitUntil(t, func() bool { return log.count() >= len(keys)*rounds })
+	adm := kadm.NewClient(prod)
+	waitUntil(t, func() bool { return lagOf(t, adm, "g", "in") == 0 })
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	for _, k := range keys {
+		got := log.done[k]
+		for i, v := range got {
+			if v != i {
+				t.Fatalf("key %s done in order %v, want 0..%d", k, got, rounds-1)
+			}
+		}
+		if len(got) != rounds {
+			t.Errorf("key %s: %d records done, want %d", k, len(got), rounds)
+		}
+	}
+	if log.overlap > 0 {
+		t.Errorf("a key ran two records at once %d times", log.overlap)
+	}
+	if log.peakPart < 2 {
+		t.Errorf("at most %d handler(s) ran at once per partition, want many", log.peakPart)
+	}
+}
+
+// A key whose record keeps failing holds back only its own later records:
+// the other keys of the same partition are all done, the commit point
+// stops at the failing record, and once it succeeds its key's records
+// follow in order.
+func TestConsumerKeyOrderedFailingKeyHoldsOnlyItself(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	keys, rounds := append(keyNames("good-", 50), "bad"), 10
+	produceKeyed(t, prod, "in", keys, rounds) // bad's first record is offset 50
+	log := newKeyLog()
+	var mu sync.Mutex
+	healed, badStarted := false, map[int64]bool{}
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "ordered", Topics: []string{"in"}, MaxInFlight: 8, KeyOrdered: true,
+		Handle: func(_ context.Context, r *kgo.Record) error {
+			log.enter(r)
+			mu.Lock()
+			fail := string(r.Key) == "bad" && !healed
+			if string(r.Key) == "bad" {
+				badStarted[r.Offset] = true
+			}
+			mu.Unlock()
+			log.leave(r, !fail)
+			if fail {
+				return RetryAt(time.Now().Add(10 * time.Millisecond))
+			}
+			return nil
+		}}}})
+	defer stop()
+	good := (len(keys) - 1) * rounds
+	waitUntil(t, func() bool { return log.count() >= good })
+	adm := kadm.NewClient(prod)
+	waitUntil(t, func() bool { return committed(t, adm, "g", "in") == 50 })
+	mu.Lock()
+	if len(badStarted) != 1 || !badStarted[50] {
+		t.Errorf("the failing key started offsets %v, want only its first, 50", badStarted)
+	}
+	healed = true
+	mu.Unlock()
+	waitUntil(t, func() bool { return lagOf(t, adm, "g", "in") == 0 })
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if got := log.done["bad"]; len(got) != rounds || got[0] != 0 || got[rounds-1] != rounds-1 {
+		t.Errorf("the healed key's records done as %v", got)
+	}
+	if log.overlap > 0 {
+		t.Errorf("a key ran two records at once %d times", log.overlap)
+	}
+}
+
+// A key that fails forever does not make the consumer read its partition
+// without bound: once its queue has drained into held records, fetching
+// stays paused while they are at MaxHeld.
+func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	produce := func(n int) {
+		for range n {
+			prod.Produce(context.Background(), &kgo.Record{Topic: "in", Key: []byte("stuck"), Value: []byte("v")}, nil)
+		}
+		if err := prod.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const first, n = 200, 5000
+	produce(first)
+	cons, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "ordered", Topics: []string{"in"}, MaxInFlight: 8, MaxQueued: 16, MaxHeld: 64, KeyOrdered: true,
+		Handle: func(_ context.Context, _ *kgo.Record) error {
+			return RetryAt(time.Now().Add(5 * time.Millisecond))
+		}}}})
+	defer stop()
+	var p *partition
+	waitUntil(t, func() bool {
+		cons.mu.Lock()
+		p = cons.parts[topicPartition{"in", 0}]
+		cons.mu.Unlock()
+		if p == nil {
+			return false
+		}
+		p.lane.mu.Lock()
+		defer p.lane.mu.Unlock()
+		return p.paused && p.nheld >= 64 && len(p.queue) < 16
+	})
+	produce(n - first)
+	time.Sleep(500 * time.Millisecond) // fetching stays paused: nothing more is read
+	if read := p.tracker.Pending(); read != first {
+		t.Errorf("read %d of %d records of a key that fails forever, want the %d read before the pause", read, n, first)
+	}
+}
