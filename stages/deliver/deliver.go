@@ -58,7 +58,9 @@ type Stage struct {
 
 // NewDeliver returns the deliver stage: consumer group <p>.deliver over the
 // main topic of every enabled connector, each connector with its own
-// max_in_flight and queue bound.
+// max_in_flight and queue bound. A connector ordered by device has a
+// key-ordered route (records are keyed by deviceId): one request in flight
+// per device, and a failure retried in place.
 func NewDeliver(cfg Config) (*Stage, error) {
 	if cfg.Transports == nil {
 		cfg.Transports = NewTransports()
@@ -68,7 +70,8 @@ func NewDeliver(cfg Config) (*Stage, error) {
 		w := newWorker(cfg, c)
 		topic := cfg.Topics.Connector(c.Name)
 		w.tiers[topic] = -1
-		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight, Handle: w.handle}))
+		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight,
+			KeyOrdered: c.OrderedByDevice(), Handle: w.handle}))
 	}
 	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), routes)
 }

@@ -84,7 +84,10 @@ func (w *worker) dueAt(r *kgo.Record) time.Time {
 
 // handle settles one record: an expired event goes to the DLQ unsent; else
 // it is POSTed, and a failure moves it to the next retry tier. It returns
-// nil once the outcome is acknowledged (by the endpoint or by Kafka).
+// nil once the outcome is acknowledged (by the endpoint or by Kafka). For
+// a connector ordered by device, a failure in the main topic is retried in
+// place instead (kafka.RetryAt): the record is not acknowledged, and its
+// device's later events wait behind it.
 func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	meta := pipeline.ReadMeta(r)
 	if age := time.Since(meta.IngestTime); age >= w.conn.Retry.MaxAge {
@@ -111,12 +114,32 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	w.metrics.Failed(res.Class, res.Took)
 	meta.Attempts++
 	meta.LastError = res.Err
+	if w.conn.OrderedByDevice() && w.tiers[r.Topic] < 0 {
+		return w.retryInPlace(r, meta)
+	}
 	next := w.conn.Retry.Tier(w.tiers[r.Topic])
 	if err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, ""); err != nil {
 		return err
 	}
 	w.metrics.Retried(next)
 	return nil
+}
+
+// retryInPlace is a failure of an ordered connector's event: the event
+// stays in its partition, its device held, and runs again once the backoff
+// of its attempt (Backoff[attempts-1], the last repeating) has passed, or
+// when it expires and goes to the DLQ. The record keeps its attempts and
+// last error in its headers, for the DLQ and for the next attempt; a
+// restart counts them afresh from the main topic's record.
+func (w *worker) retryInPlace(r *kgo.Record, meta pipeline.Meta) error {
+	n := min(meta.Attempts, len(w.conn.Retry.Backoff)) - 1
+	at := time.Now().Add(w.conn.Retry.Backoff[n])
+	if exp := meta.IngestTime.Add(w.conn.Retry.MaxAge); exp.Before(at) {
+		at = exp
+	}
+	r.Headers = meta.Record(r.Topic, r.Key, r.Value, "").Headers
+	w.metrics.Retried(n)
+	return kafka.RetryAt(at)
 }
 
 // produce writes r's body to topic with meta's headers and waits for Kafka
