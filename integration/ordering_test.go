@@ -111,11 +111,14 @@ func postEvents(t *testing.T, addr string, body []byte) {
 // events of several devices, posted interleaved, reach the endpoint in
 // each device's ingest order, with failed first attempts retried in place,
 // and across a SIGKILL of the process mid-stream nothing is lost and each
-// device's first deliveries stay in order (re-sends aside).
+// device's first deliveries stay in order (re-sends aside), even with a
+// device held by a failing event at the kill.
 func TestOrderingPerDeviceAcrossRestart(t *testing.T) {
 	e := newEnv(t)
 	rc := newDeviceReceiver(t, func(id string, attempt int) bool {
-		return attempt == 1 && strings.HasSuffix(id, "7") // some first attempts fail
+		// Some first attempts fail, and dev0's event 5 fails three times
+		// (about a second held), so that the SIGKILL finds it held.
+		return attempt == 1 && strings.HasSuffix(id, "7") || id == "o-dev0-5" && attempt <= 3
 	})
 	e.connector("ordered", `url = "`+rc.URL+`"
   ordering = "device"
@@ -128,7 +131,12 @@ func TestOrderingPerDeviceAcrossRestart(t *testing.T) {
 	for round := range rounds / 2 {
 		postEvents(t, p.addr, deviceEvents(devices, round))
 	}
-	waitFor(t, time.Minute, "some deliveries", func() bool { return rc.count() >= devices*rounds/6 })
+	waitFor(t, time.Minute, "some deliveries, dev0 held", func() bool {
+		rc.mu.Lock()
+		held := rc.attempts["o-dev0-5"] > 0 && rc.attempts["o-dev0-5"] < 3
+		rc.mu.Unlock()
+		return held && rc.count() >= devices*rounds/6
+	})
 	p.kill()
 	before := rc.count()
 	p.start()
