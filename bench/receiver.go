@@ -31,6 +31,7 @@ type recorder struct {
 	want  atomic.Int64   // arrivals that complete the run; n until expect
 	done  chan struct{}  // closed when want events have arrived
 	once  sync.Once
+	order *deviceOrder // when set, counts first arrivals out of their device's order
 }
 
 func newRecorder(t0 time.Time, n int) *recorder {
@@ -65,6 +66,9 @@ func (r *recorder) recordAt(base int, body []byte, now int64) {
 		return
 	}
 	r.bytes.Add(int64(len(body)))
+	if r.order != nil {
+		r.order.see(seq)
+	}
 	for {
 		l := r.last.Load()
 		if now <= l || r.last.CompareAndSwap(l, now) {

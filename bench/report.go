@@ -53,6 +53,9 @@ type RunResult struct {
 	IngestPerSec float64 `json:"ingestPerSec"`
 	// Latency is ingest to endpoint, first arrivals only.
 	Latency *Latency `json:"latency,omitempty"`
+	// OutOfOrder counts, in the ordered scenario, first arrivals of an
+	// event after a later event of the same device.
+	OutOfOrder *int `json:"outOfOrder,omitempty"`
 	// AvgBodyBytes is the mean webhook body size received.
 	AvgBodyBytes int `json:"avgBodyBytes,omitempty"`
 	// PeakRSSBytes is the pipeline process's VmHWM at the run's end.

@@ -27,6 +27,7 @@ func scenarioList() []*scenario {
 		{"isolation", "a healthy connector beside a failing and a slow one, against running alone", runIsolation},
 		{"backlog", "events queued while the endpoint is down, then drained: drain rate and peak RSS", runBacklog},
 		{"amplification", "the endpoint down while events arrive at a fixed rate, then back: requests per event during the outage, loss, drain rate", runAmplification},
+		{"ordered", "ordering = \"device\" over 1,000 devices and a slow endpoint: throughput against the in-flight bound, events out of their device's order", runOrdered},
 		{"connectors", "the same deliveries spread over 1 to 1,000 connectors on one receiver: start to ready, deliveries/s, CPU per delivery, peak RSS, idle CPU", runConnectors},
 	}
 }
@@ -59,6 +60,7 @@ type connSpec struct {
 	maxInFlight int
 	backoff     time.Duration // the one retry tier's delay; 0: the default ladder
 	measured    bool          // its receiver records the run's events
+	ordered     bool          // ordering = "device"; its recorder counts events out of order
 }
 
 // runSpec is one measured pipeline run.
@@ -71,6 +73,7 @@ type runSpec struct {
 	timeout        time.Duration
 	transport      transport // how every receiver serves; zero: plain HTTP
 	rampTarget     int       // concurrent requests whose first arrival RampSeconds reports; 0: none
+	countOrder     bool      // count first arrivals out of their device's order
 }
 
 // connectorsHCL renders the connector file of conns, pointing at urls;
@@ -86,6 +89,9 @@ func connectorsHCL(conns []connSpec, urls []string, caFile string, http2 bool) s
 		}
 		if http2 {
 			sb.WriteString("  http2 = true\n")
+		}
+		if c.ordered {
+			sb.WriteString("  ordering = \"device\"\n")
 		}
 		if c.backoff > 0 {
 			fmt.Fprintf(&sb, "  retry {\n    backoff = [%q]\n  }\n", c.backoff.String())
@@ -134,6 +140,9 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	defer b.cleanup(prefix)
 	t0 := time.Now()
 	rec := newRecorder(t0, spec.events)
+	if spec.countOrder {
+		rec.order = new(deviceOrder)
+	}
 	t := cmp.Or(spec.transport, plainHTTP)
 	rcvs, urls, err := b.startReceivers(spec.conns, rec, t)
 	if err != nil {
@@ -172,6 +181,10 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	res.PeakConcurrent, res.RampSeconds = rampOf(&mr.ramp)
 	res.MeanConcurrent = meanInFlight()
 	res.PeakRSSBytes = p.peakRSS()
+	if rec.order != nil {
+		n := int(rec.order.disorder.Load())
+		res.OutOfOrder = &n
+	}
 	if err := p.stop(); err != nil {
 		res.Notes = append(res.Notes, "pipeline stop: "+err.Error())
 	}
