@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,6 +143,7 @@ type ConnectorView struct {
 	Headers     map[string]string `json:"headers"`
 	Timeout     string            `json:"timeout"`
 	MaxInFlight int               `json:"maxInFlight"`
+	Ordering    string            `json:"ordering"`
 	Retry       RetryView         `json:"retry"`
 	Metrics     MetricsView       `json:"metrics"`
 	HealthView
@@ -167,7 +169,7 @@ func NewConnectorView(c *pipeline.Connector, st metrics.WindowStats) ConnectorVi
 		Name: c.Name, State: "ACTIVE", URL: c.URL.Redacted(),
 		Events: eventsOf(c), Labels: nonNil(c.Labels),
 		Signed: c.SignatureSecret != "", Headers: map[string]string{},
-		Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight,
+		Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight, Ordering: cmp.Or(c.Ordering, pipeline.OrderingNone),
 		Retry: RetryView{MaxAge: c.Retry.MaxAge.String()},
 		Metrics: MetricsView{
 			SuccessCount: st.SuccessCount, ErrorCount: st.ErrorCount,

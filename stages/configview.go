@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline"
@@ -37,6 +38,7 @@ type ConnectorConfig struct {
 	Disabled    bool              `json:"disabled"`
 	Retry       RetryView         `json:"retry"`
 	TLS         bool              `json:"tls"`
+	Ordering    string            `json:"ordering"`
 	Hash        string            `json:"hash"`
 	SecretsHash string            `json:"secretsHash"`
 }
@@ -64,6 +66,7 @@ func NewConnectorConfig(c *pipeline.Connector) ConnectorConfig {
 		Headers: map[string]string{}, Timeout: c.Timeout.String(), MaxInFlight: c.MaxInFlight,
 		Disabled: c.Disabled, Retry: RetryView{MaxAge: c.Retry.MaxAge.String(), Backoff: []string{}},
 		TLS: c.TLS != nil, Hash: config.ConnectorHash(c), SecretsHash: config.SecretsHash(c),
+		Ordering: cmp.Or(c.Ordering, pipeline.OrderingNone),
 	}
 	switch {
 	case len(c.SignatureSecrets) > 0:

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,6 +53,7 @@ var attributes = []attribute{
 	{"timeout", func(c stages.ConnectorConfig) string { return c.Timeout }},
 	{"max_in_flight", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.MaxInFlight) }},
 	{"disabled", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.Disabled) }},
+	{"ordering", func(c stages.ConnectorConfig) string { return cmp.Or(c.Ordering, pipeline.OrderingNone) }},
 	{"retry.backoff", func(c stages.ConnectorConfig) string { return listOr(c.Retry.Backoff, "default") }},
 	{"retry.max_age", func(c stages.ConnectorConfig) string { return c.Retry.MaxAge }},
 	{"tls", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.TLS) }},

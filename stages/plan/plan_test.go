@@ -94,3 +94,20 @@ func TestSampleEventsKeepsLatest(t *testing.T) {
 		t.Errorf("topic changes %s: want the missing retry tier created and the existing main topic not", got)
 	}
 }
+
+// Switching a connector to ordering = "device" is a change of the ordering
+// attribute; a process that shows no ordering (older than the attribute)
+// counts as "none".
+func TestConnectorsDiffOrdering(t *testing.T) {
+	old := stages.NewConnectorConfig(conn("a"))
+	old.Ordering = ""
+	b := conn("a")
+	b.Ordering = pipeline.OrderingDevice
+	got := Connectors([]stages.ConnectorConfig{old}, []*pipeline.Connector{b})
+	if len(got) != 1 || fmt.Sprint(got[0].Attrs) != "[{ordering none device}]" {
+		t.Fatalf("changes %+v", got)
+	}
+	if got := Connectors([]stages.ConnectorConfig{old}, []*pipeline.Connector{conn("a")}); len(got) != 0 {
+		t.Errorf("an unset ordering against the default: changes %+v", got)
+	}
+}
