@@ -151,6 +151,18 @@ func TestOrderingPerDeviceAcrossRestart(t *testing.T) {
 			}
 		}
 	}
+	parts := map[string]map[int32]bool{} // the connector topic is keyed by device
+	for _, r := range e.readAll(e.topics().Connector("ordered"), devices*rounds) {
+		if parts[string(r.Key)] == nil {
+			parts[string(r.Key)] = map[int32]bool{}
+		}
+		parts[string(r.Key)][r.Partition] = true
+	}
+	for dev, ps := range parts {
+		if len(ps) != 1 {
+			t.Errorf("%s's events are in partitions %v of the connector topic, want one", dev, ps)
+		}
+	}
 	rc.mu.Lock()
 	resent := -devices * rounds
 	for _, seqs := range rc.answered {
