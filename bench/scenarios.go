@@ -74,6 +74,7 @@ type runSpec struct {
 	transport      transport // how every receiver serves; zero: plain HTTP
 	rampTarget     int       // concurrent requests whose first arrival RampSeconds reports; 0: none
 	countOrder     bool      // count first arrivals out of their device's order
+	posters        int       // concurrent ingest requests; 0: Sizes.Posters
 }
 
 // connectorsHCL renders the connector file of conns, pointing at urls;
@@ -169,7 +170,7 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 		meanInFlight = func() float64 { stop(); return <-ch }
 	}
 	lr := runLoad(ctx, b.client, loadConfig{
-		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: b.opts.Sizes.Posters, Rate: spec.rate, T0: t0,
+		URL: p.IngestURL(), Events: spec.events, Batch: spec.batch, Posters: cmp.Or(spec.posters, b.opts.Sizes.Posters), Rate: spec.rate, T0: t0,
 	})
 	if lr.Failed > 0 {
 		rec.expect(lr.Accepted)
