@@ -50,8 +50,9 @@ func (l *lane) popHead() {
 }
 
 // pump starts queued records, in offset order per partition (per key in
-// a KeyOrdered route, held records first) and round robin over partitions, while the route is under MaxInFlight and the
-// consumer has a slot for it. A head not yet due takes its partition off
+// a KeyOrdered route, held records first) and round robin over
+// partitions, while the route is under MaxInFlight and the consumer has a
+// slot for it. A head not yet due takes its partition off
 // the list until a timer puts it back. Called with l.mu held; it never
 // blocks.
 func (l *lane) pump() {

@@ -104,8 +104,9 @@ func (p *partition) finish(r *kgo.Record, err error) {
 }
 
 // halt stops starting records: the queue and the held records are
-// dropped (those offsets stay uncommitted) and a paused partition is resumed, so that a later
-// assignment of it fetches again. In-flight handlers go on.
+// dropped (those offsets stay uncommitted) and a paused partition is
+// resumed, so that a later assignment of it fetches again. In-flight
+// handlers go on.
 func (p *partition) halt() {
 	l := p.lane
 	l.mu.Lock()
