@@ -71,29 +71,29 @@ func (l *lane) admit(r *kgo.Record, now time.Time) (bool, time.Time) {
 }
 
 // refused runs when the gate refused a head: the route starts nothing but
-// the heads already expired, which start at once so that their handlers
+// the heads already expired (and, in a KeyOrdered route, any held record
+// ready to start that expired), which start at once so that their handlers
 // move them to the DLQ on time, and it sleeps until the gate's retryAt or
 // the next head's expiry, whichever is first, unless the gate wakes it
 // sooner. Called with l.mu held.
 func (l *lane) refused(now, retryAt time.Time) {
 	next := retryAt
 	for p := l.head; p != nil; p = p.next {
-		for {
-			r, queued := l.next(p)
-			if r == nil {
-				break
-			}
+		exp, ok := l.expireReady(p, now)
+		if !ok {
+			return // a handler's finish pumps again
+		}
+		next = earliest(next, exp)
+		for r := l.queued(p); r != nil; r = l.queued(p) {
 			exp := l.route.ExpiresAt(r)
 			if exp.After(now) {
-				if next.IsZero() || exp.Before(next) {
-					next = exp
-				}
+				next = earliest(next, exp)
 				break
 			}
 			if l.inflight >= l.route.MaxInFlight || !l.c.slots.take(l) {
-				return // a handler's finish pumps again
+				return
 			}
-			l.start(p, r, queued)
+			l.start(p, r, true)
 		}
 	}
 	if next.IsZero() {

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -12,37 +11,13 @@ import (
 // the time a RetryAt gave. None of them is done, so the partition's
 // commit point stays below the oldest of them.
 
-// RetryAt returns the error by which a Handler says that r's work failed
-// and must run again, not before at. The record is not done: its offset
-// stays uncommitted, and it waits in its partition, holding no in-flight
-// slot, until at, when it starts again as if new (the route's gate is
-// asked again). In a KeyOrdered route its key stays busy meanwhile, so the
-// key's later records keep waiting behind it. Any other error still means
-// that the handler gave up because its context ended.
-func RetryAt(at time.Time) error { return &retryError{at: at} }
-
-type retryError struct{ at time.Time }
-
-func (e *retryError) Error() string {
-	return "retry at " + e.at.Format(time.RFC3339Nano)
-}
-
-// retryTime returns the time of a RetryAt error.
-func retryTime(err error) (time.Time, bool) {
-	var re *retryError
-	if errors.As(err, &re) {
-		return re.at, true
-	}
-	return time.Time{}, false
-}
-
 // holding is a partition's held records. Guarded by the lane's lock.
 type holding struct {
 	keys  map[string]*keyState // KeyOrdered: keys seen, busy or idle
 	nbusy int                  // keys with a record in flight, ready or waiting
 	ready fifo                 // held records that may start now
 	later []retryEntry         // records waiting for their RetryAt, in no order
-	retry *time.Timer          // fires at wakeAt, the earliest of later
+	retry *time.Timer          // fires at wake, the earliest of later
 	wake  time.Time            // zero when retry is not armed
 	nheld int                  // records in keys' fifos, ready and later
 }
@@ -89,9 +64,8 @@ func (q *fifo) pop() *kgo.Record {
 }
 
 // next returns p's next record to start, nil when none may start now,
-// and whether it is the head of p's queue (else it is held and ready). In
-// a KeyOrdered route it first moves each queue head whose key is busy
-// behind that key. Called with l.mu held.
+// and whether it is the head of p's queue (else it is held and ready).
+// Called with l.mu held.
 func (l *lane) next(p *partition) (*kgo.Record, bool) {
 	if p.gone.Load() {
 		return nil, false
@@ -99,14 +73,21 @@ func (l *lane) next(p *partition) (*kgo.Record, bool) {
 	if p.ready.len() > 0 {
 		return p.ready.peek(), false
 	}
-	for len(p.queue) > 0 {
+	return l.queued(p), true
+}
+
+// queued returns the head of p's queue, nil when it is empty. In a
+// KeyOrdered route it first moves each head whose key is busy behind that
+// key. Called with l.mu held.
+func (l *lane) queued(p *partition) *kgo.Record {
+	for len(p.queue) > 0 && !p.gone.Load() {
 		r := p.queue[0]
 		if !l.route.KeyOrdered {
-			return r, true
+			return r
 		}
 		ks := p.keys[string(r.Key)]
 		if ks == nil || !ks.busy {
-			return r, true
+			return r
 		}
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
@@ -117,7 +98,35 @@ func (l *lane) next(p *partition) (*kgo.Record, bool) {
 		p.nheld++
 		l.flow(p)
 	}
-	return nil, false
+	return nil
+}
+
+// expireReady starts those of p's ready records that expired, wherever
+// they are among them, and returns the earliest expiry of the others; ok
+// is false when the route has no slot left. Called with l.mu held, when
+// the gate refused.
+func (l *lane) expireReady(p *partition, now time.Time) (next time.Time, ok bool) {
+	for n := p.ready.len(); n > 0 && !p.gone.Load(); n-- {
+		r := p.ready.peek()
+		if exp := l.route.ExpiresAt(r); exp.After(now) {
+			p.ready.push(p.ready.pop()) // to the back: other keys' order does not matter
+			next = earliest(next, exp)
+			continue
+		}
+		if l.inflight >= l.route.MaxInFlight || !l.c.slots.take(l) {
+			return next, false
+		}
+		l.start(p, r, false)
+	}
+	return next, true
+}
+
+// earliest returns the earlier of a and b, a zero time counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // take removes r, which next returned, from p, and in a KeyOrdered route
@@ -194,58 +203,6 @@ func (l *lane) settled(p *partition, r *kgo.Record, err error) {
 	if l.route.KeyOrdered && p.keyDone(r.Key) {
 		l.enlist(p)
 	}
-}
-
-// retryLater holds r in p until at. Called with l.mu held.
-func (l *lane) retryLater(p *partition, r *kgo.Record, at time.Time) {
-	p.later = append(p.later, retryEntry{r, at})
-	p.nheld++
-	l.flow(p)
-	if p.wake.IsZero() || at.Before(p.wake) {
-		p.armRetry(at)
-	}
-}
-
-// armRetry sets p's retry timer to at. Called with the lane's lock held.
-func (p *partition) armRetry(at time.Time) {
-	p.wake = at
-	if p.retry == nil {
-		p.retry = time.AfterFunc(time.Until(at), p.retryDue)
-	} else {
-		p.retry.Reset(time.Until(at))
-	}
-}
-
-// retryDue makes the records whose RetryAt came ready, and starts what
-// may start.
-func (p *partition) retryDue() {
-	l := p.lane
-	l.mu.Lock()
-	if !p.gone.Load() {
-		now, next := time.Now(), time.Time{}
-		kept := p.later[:0]
-		for _, e := range p.later {
-			if !e.at.After(now) {
-				p.ready.push(e.r)
-				continue
-			}
-			kept = append(kept, e)
-			if next.IsZero() || e.at.Before(next) {
-				next = e.at
-			}
-		}
-		clear(p.later[len(kept):])
-		p.later, p.wake = kept, time.Time{}
-		if !next.IsZero() {
-			p.armRetry(next)
-		}
-		if p.ready.len() > 0 {
-			l.enlist(p)
-		}
-		l.pump()
-	}
-	l.mu.Unlock()
-	l.c.slots.wake()
 }
 
 // flow pauses p's fetching when its queue or its held records reached

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,5 +250,136 @@ func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // fetching stays paused: nothing more is read
 	if read := p.tracker.Pending(); read != first {
 		t.Errorf("read %d of %d records of a key that fails forever, want the %d read before the pause", read, n, first)
+	}
+}
+
+// While its gate refuses, a KeyOrdered route still starts a key's expired
+// records, one after the other in order (each next one from the held
+// records, not the queue), and none that has not expired; opened, it
+// handles the rest in order.
+func TestConsumerKeyOrderedGateExpiresInOrder(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	soon, late := time.Now().Add(300*time.Millisecond).UnixMilli(), time.Now().Add(time.Hour).UnixMilli()
+	// Key k's records expire soon, then key j's in an hour (expiry grows
+	// with the offset, as ingest time does); the value is "<i>/<expiry ms>".
+	for _, key := range []string{"k", "j"} {
+		exp := map[string]int64{"k": soon, "j": late}[key]
+		for i := range 5 {
+			v := strconv.Itoa(i) + "/" + strconv.FormatInt(exp, 10)
+			prod.Produce(context.Background(), &kgo.Record{Topic: "t", Key: []byte(key), Value: []byte(v)}, nil)
+		}
+	}
+	if err := prod.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expiresAt := func(r *kgo.Record) time.Time {
+		_, ms, _ := strings.Cut(string(r.Value), "/")
+		n, _ := strconv.ParseInt(ms, 10, 64)
+		return time.UnixMilli(n)
+	}
+	gate := &closedGate{}
+	var mu sync.Mutex
+	var handled []string // "<key><i>", in order; "!" marks one started before its expiry while refused
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "r", Topics: []string{"t"}, MaxInFlight: 8, Gate: gate, ExpiresAt: expiresAt, KeyOrdered: true,
+		Handle: func(_ context.Context, r *kgo.Record) error {
+			i, _, _ := strings.Cut(string(r.Value), "/")
+			mark := ""
+			if !gate.open.Load() && time.Now().Before(expiresAt(r)) {
+				mark = "!"
+			}
+			mu.Lock()
+			handled = append(handled, mark+string(r.Key)+i)
+			mu.Unlock()
+			return nil
+		}}}})
+	defer stop()
+	got := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(handled, " ") }
+	poll(t, "key k's expired records while the gate refuses", func() bool { return strings.Count(got(), "k") == 5 })
+	if g := got(); g != "k0 k1 k2 k3 k4" {
+		t.Fatalf("while refused, handled %q, want k0 k1 k2 k3 k4", g)
+	}
+	gate.openUp()
+	poll(t, "key j once the gate opens", func() bool { return strings.Count(got(), "j") == 5 })
+	if g := got(); g != "k0 k1 k2 k3 k4 j0 j1 j2 j3 j4" {
+		t.Errorf("handled %q", g)
+	}
+}
+
+// While the gate refuses, an expired held record starts even when a record
+// of another key that has not expired is ahead of it among the ready ones.
+func TestConsumerKeyOrderedGateExpiresBehindReady(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	soon, late := time.Now().Add(300*time.Millisecond).UnixMilli(), time.Now().Add(time.Hour).UnixMilli()
+	for _, kv := range [][2]string{{"a", "0/" + strconv.FormatInt(late, 10)}, {"b", "0/" + strconv.FormatInt(late, 10)}, {"b", "1/" + strconv.FormatInt(soon, 10)}} {
+		prod.Produce(context.Background(), &kgo.Record{Topic: "t", Key: []byte(kv[0]), Value: []byte(kv[1])}, nil)
+	}
+	if err := prod.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expiresAt := func(r *kgo.Record) time.Time {
+		_, ms, _ := strings.Cut(string(r.Value), "/")
+		n, _ := strconv.ParseInt(ms, 10, 64)
+		return time.UnixMilli(n)
+	}
+	gate := &closedGate{}
+	gate.open.Store(true)
+	bStarted, releaseB := make(chan struct{}), make(chan struct{})
+	var mu sync.Mutex
+	var handled []string // "<key><i>" of each start, "!" before one started early while refused
+	cons, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "r", Topics: []string{"t"}, MaxInFlight: 8, Gate: gate, ExpiresAt: expiresAt, KeyOrdered: true,
+		Handle: func(_ context.Context, r *kgo.Record) error {
+			i, _, _ := strings.Cut(string(r.Value), "/")
+			name := string(r.Key) + i
+			if !gate.open.Load() && time.Now().Before(expiresAt(r)) {
+				name = "!" + name
+			}
+			mu.Lock()
+			handled = append(handled, name)
+			mu.Unlock()
+			switch name {
+			case "a0": // fails, and closes the gate once b0 runs
+				<-bStarted
+				gate.open.Store(false)
+				return RetryAt(time.Now().Add(50 * time.Millisecond))
+			case "b0": // runs until released: b1 waits behind it
+				close(bStarted)
+				<-releaseB
+			}
+			return nil
+		}}}})
+	defer stop()
+	readyLen := func() int {
+		cons.mu.Lock()
+		p := cons.parts[topicPartition{"t", 0}]
+		cons.mu.Unlock()
+		if p == nil {
+			return 0
+		}
+		p.lane.mu.Lock()
+		defer p.lane.mu.Unlock()
+		return p.ready.len()
+	}
+	poll(t, "a0 ready again, refused by the gate", func() bool { return readyLen() == 1 })
+	close(releaseB) // b1 becomes ready behind a0, and expires at 300 ms
+	got := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(handled, " ") }
+	poll(t, "b1 started at its expiry", func() bool { return strings.Contains(got(), "b1") })
+	if g := got(); g != "a0 b0 b1" && g != "b0 a0 b1" {
+		t.Errorf("handled %q, want a0 and b0, then b1 after its expiry and nothing else", g)
 	}
 }
