@@ -98,6 +98,7 @@ func (p *partition) finish(r *kgo.Record, err error) {
 	l.inflight--
 	l.c.slots.give()
 	l.pump()
+	l.signalDrained()
 	l.mu.Unlock()
 	p.inflight.Done()
 	l.c.slots.wake()
