@@ -234,15 +234,27 @@ func TestReloadRemovesConnector(t *testing.T) {
 	e.wantTopics(e.topics().Connector("b"), e.topics().DLQ("b"))
 }
 
-// With --watch, a changed file is applied without SIGHUP.
+// With --watch, a changed file is applied without SIGHUP; a save that
+// does not parse (a half-written file) is reported and changes nothing,
+// and the next good save supersedes it.
 func TestReloadWatchAppliesChange(t *testing.T) {
 	e := newEnv(t)
 	old, moved := newReceiver(t, nil), newReceiver(t, nil)
 	e.connector("a", `url = "`+old.URL+`"`)
 	p := e.spawn("hookpipe", suiteBroker.addrs, "--watch")
 	before := configOf(t, p)
+	if err := os.WriteFile(filepath.Join(e.dir, "a.hcl"), []byte("connector \"a\" {\n  url = \""+moved.URL), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the half-written save reported", func() bool { return configOf(t, p).Rejected != nil })
+	if v := configOf(t, p); v.Hash != before.Hash {
+		t.Fatalf("a half-written save changed the config in force")
+	}
 	e.connector("a", `url = "`+moved.URL+`"`)
-	waitFor(t, time.Minute, "the watched change in force", func() bool { return configOf(t, p).Hash != before.Hash })
+	waitFor(t, time.Minute, "the watched change in force", func() bool {
+		v := configOf(t, p)
+		return v.Hash != before.Hash && v.Rejected == nil
+	})
 	postTo(t, p, "after", 20)
 	waitFor(t, time.Minute, "the new URL receives", func() bool { return countTag(moved, "after") == 20 })
 	if n := old.delivered(); n != 0 {
