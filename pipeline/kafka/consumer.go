@@ -133,9 +133,10 @@ func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
 // fetchMaxBytes is the most one fetch returns: 8 MiB for one route, 32
 // MiB for several, whose records are spread over many partitions (a
 // broker's cost per fetch grows with the partitions it touches, so fewer,
-// larger fetches deliver more per second).
+// larger fetches deliver more per second). It is chosen by the routes
+// the consumer starts with; routes added later do not change it.
 func (c *Consumer) fetchMaxBytes() int32 {
-	if len(c.cfg.Routes) > 1 || c.cfg.Dynamic {
+	if len(c.cfg.Routes) > 1 {
 		return 32 << 20
 	}
 	return 8 << 20
