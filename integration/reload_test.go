@@ -154,8 +154,9 @@ func TestReloadRejectsBrokenDirectory(t *testing.T) {
 }
 
 // A connector's URL changes while events flow: every event reaches the
-// old or the new URL (none is lost), the new URL receives the later ones,
-// and the other connector, untouched, receives every event exactly once.
+// old or the new URL exactly once (none is lost, none sent again), the
+// new URL receives the later ones, and the other connector, untouched,
+// receives every event exactly once.
 func TestReloadChangesURLWhileEventsFlow(t *testing.T) {
 	e := newEnv(t)
 	old, moved, steady := newReceiver(t, slowOK(3*time.Millisecond)), newReceiver(t, nil), newReceiver(t, slowOK(3*time.Millisecond))
@@ -198,6 +199,20 @@ func TestReloadChangesURLWhileEventsFlow(t *testing.T) {
 	}
 	if _, dups := steady.answered(); dups != 0 {
 		t.Errorf("the unchanged connector received %d duplicates", dups)
+	}
+	// The change settled the requests in flight and committed them before
+	// the new URL took over: nothing was sent again.
+	o, _ := old.snapshot()
+	m, _ := moved.snapshot()
+	for id, n := range o {
+		if n+m[id] > 1 {
+			t.Errorf("event %s sent again: %d times to the old URL, %d to the new", id, n, m[id])
+		}
+	}
+	for id, n := range m {
+		if n > 1 {
+			t.Errorf("event %s sent %d times to the new URL", id, n)
+		}
 	}
 }
 
