@@ -30,7 +30,7 @@ func StageNames() []string { return slices.Clone(stageNames) }
 
 // Options configures a Process. Zero values take the documented defaults.
 type Options struct {
-	// Connectors are the loaded connectors.
+	// Connectors are the connectors loaded at start; Reload replaces them.
 	Connectors []*pipeline.Connector
 	// Kafka says how to reach Kafka.
 	Kafka kafka.Config
