@@ -37,20 +37,21 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // seconds without work. Locks are per route; the only consumer-wide state
 // on the hot path is an atomic slot count.
 type Consumer struct {
-	cfg    ConsumerConfig
-	cl     *kgo.Client
-	log    *slog.Logger
-	lanes  map[string]*lane // by topic; guarded by mu
-	routes map[string]*lane // by route name; guarded by mu
-	pool   workerPool
-	slots  slotPool
-	dirty  dirtyList
-	gate   gate
-	mu     sync.Mutex // guards parts
-	parts  map[topicPartition]*partition
-	joined atomic.Bool // the group assigned this member at least once
-	change sync.Mutex  // serialises route changes
-	fenced error       // set by pollLoop when another member took our instance id
+	cfg     ConsumerConfig
+	cl      *kgo.Client
+	log     *slog.Logger
+	lanes   map[string]*lane // by topic; guarded by mu
+	routes  map[string]*lane // by route name; guarded by mu
+	retired map[string]bool  // topics of removed routes; guarded by mu
+	pool    workerPool
+	slots   slotPool
+	dirty   dirtyList
+	gate    gate
+	mu      sync.Mutex // guards parts
+	parts   map[topicPartition]*partition
+	joined  atomic.Bool // the group assigned this member at least once
+	change  sync.Mutex  // serialises route changes
+	fenced  error       // set by pollLoop when another member took our instance id
 }
 
 // Joined reports whether the consumer has joined its group (and been
@@ -78,11 +79,12 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, err
 	}
 	c := &Consumer{
-		cfg:    cfg,
-		log:    cfg.Logger.With("group", cfg.Group),
-		lanes:  make(map[string]*lane),
-		parts:  make(map[topicPartition]*partition),
-		routes: make(map[string]*lane),
+		cfg:     cfg,
+		log:     cfg.Logger.With("group", cfg.Group),
+		lanes:   make(map[string]*lane),
+		parts:   make(map[topicPartition]*partition),
+		routes:  make(map[string]*lane),
+		retired: make(map[string]bool),
 	}
 	c.pool.jobs = make(chan job)
 	c.slots.max = int64(cfg.MaxInFlightTotal)

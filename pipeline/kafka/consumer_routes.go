@@ -32,6 +32,7 @@ func (c *Consumer) newLane(r Route) (*lane, error) {
 	l := &lane{c: c, name: r.Name, route: r}
 	for _, t := range r.Topics {
 		c.lanes[t] = l
+		delete(c.retired, t)
 	}
 	c.routes[r.Name] = l
 	if r.Gate != nil {
@@ -74,6 +75,7 @@ func (c *Consumer) RemoveRoute(ctx context.Context, name string) error {
 	delete(c.routes, name)
 	for _, t := range l.route.Topics {
 		delete(c.lanes, t)
+		c.retired[t] = true
 	}
 	c.mu.Unlock()
 	c.release(c.takeTopics(l.route.Topics), 0, true)
@@ -109,9 +111,11 @@ func (c *Consumer) ReplaceRoute(ctx context.Context, r Route) error {
 	c.mu.Lock()
 	for _, t := range gone {
 		delete(c.lanes, t)
+		c.retired[t] = true
 	}
 	for _, t := range added {
 		c.lanes[t] = l
+		delete(c.retired, t)
 	}
 	c.mu.Unlock()
 	c.release(c.takeTopics(gone), 0, true)
