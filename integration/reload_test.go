@@ -109,8 +109,12 @@ func TestReloadAddsConnectorOnHangup(t *testing.T) {
 	if n := countTag(b, "before"); n != 0 {
 		t.Errorf("b received %d events posted before it existed", n)
 	}
-	if code := statusOf(t, p, http.MethodGet, "/v1/connectors/b"); code != http.StatusOK {
-		t.Errorf("GET /v1/connectors/b: %d", code)
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/connectors/b"}, {http.MethodPost, "/v1/connectors/b:disable"}, {http.MethodPost, "/v1/connectors/b:enable"},
+	} {
+		if code := statusOf(t, p, req.method, req.path); code != http.StatusOK {
+			t.Errorf("%s %s after the reload: %d, want 200", req.method, req.path, code)
+		}
 	}
 }
 
@@ -159,7 +163,7 @@ func TestReloadRejectsBrokenDirectory(t *testing.T) {
 // receives every event exactly once.
 func TestReloadChangesURLWhileEventsFlow(t *testing.T) {
 	e := newEnv(t)
-	old, moved, steady := newReceiver(t, slowOK(3*time.Millisecond)), newReceiver(t, nil), newReceiver(t, slowOK(3*time.Millisecond))
+	old, moved, steady := newReceiver(t, slowOK(20*time.Millisecond)), newReceiver(t, nil), newReceiver(t, slowOK(3*time.Millisecond))
 	e.connector("moving", `url = "`+old.URL+`"
   max_in_flight = 8`)
 	e.connector("steady", `url = "`+steady.URL+`"
@@ -178,6 +182,8 @@ func TestReloadChangesURLWhileEventsFlow(t *testing.T) {
 			postTo(t, p, fmt.Sprintf("f%d", k), per)
 		}
 	}()
+	// The old endpoint takes 20 ms a request, 8 at a time: when 100 are
+	// delivered, hundreds wait and 8 are in flight as the change begins.
 	waitFor(t, time.Minute, "the old URL receives", func() bool { return old.delivered() >= 100 })
 	e.connector("moving", `url = "`+moved.URL+`"
   max_in_flight = 8`)
