@@ -39,6 +39,9 @@ type ActionsConfig struct {
 	Sync func(ctx context.Context, c *pipeline.Connector) (int, error)
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Live, when set, holds the connectors in force (a reload changes
+	// them); Connectors is then ignored.
+	Live *Live
 }
 
 // actions serves POST /v1/connectors/{name}:{verb}.
@@ -95,6 +98,9 @@ func (a *actions) authorized(r *http.Request) bool {
 }
 
 func (a *actions) connector(name string) *pipeline.Connector {
+	if a.cfg.Live != nil {
+		return a.cfg.Live.Connector(name)
+	}
 	for _, c := range a.cfg.Connectors {
 		if c.Name == name {
 			return c

@@ -43,6 +43,17 @@ type APIConfig struct {
 	Actions http.Handler
 	// LoadedAt is when Connectors were loaded, for GET /v1/config.
 	LoadedAt time.Time
+	// Live, when set, holds the connectors in force (a reload changes
+	// them); Connectors and LoadedAt are then ignored.
+	Live *Live
+}
+
+// connectors returns the connectors in force.
+func (cfg APIConfig) connectors() []*pipeline.Connector {
+	if cfg.Live != nil {
+		return cfg.Live.Connectors()
+	}
+	return cfg.Connectors
 }
 
 // NewAPI returns the HTTP API: POST /v1/events, GET /v1/connectors,
@@ -64,14 +75,15 @@ func NewAPI(cfg APIConfig) http.Handler {
 		})
 	}
 	mux.HandleFunc("GET /v1/connectors", func(w http.ResponseWriter, _ *http.Request) {
-		list := make([]ConnectorView, 0, len(cfg.Connectors))
-		for _, c := range cfg.Connectors {
+		conns := cfg.connectors()
+		list := make([]ConnectorView, 0, len(conns))
+		for _, c := range conns {
 			list = append(list, cfg.view(c))
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"connectors": list})
 	})
 	mux.HandleFunc("GET /v1/connectors/{name}", func(w http.ResponseWriter, r *http.Request) {
-		for _, c := range cfg.Connectors {
+		for _, c := range cfg.connectors() {
 			if c.Name == r.PathValue("name") {
 				writeJSON(w, http.StatusOK, cfg.view(c))
 				return
@@ -83,6 +95,10 @@ func NewAPI(cfg APIConfig) http.Handler {
 		mux.Handle("POST /v1/connectors/{action}", h)
 	}
 	mux.HandleFunc("GET /v1/config", func(w http.ResponseWriter, _ *http.Request) {
+		if cfg.Live != nil {
+			writeJSON(w, http.StatusOK, cfg.Live.View())
+			return
+		}
 		writeJSON(w, http.StatusOK, NewConfigView(cfg.Connectors, cfg.LoadedAt))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{}))

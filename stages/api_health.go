@@ -93,7 +93,7 @@ func connectorActions(cfg APIConfig, next http.Handler) http.Handler {
 
 // setAdmin stores connector name's state and answers with its view.
 func setAdmin(w http.ResponseWriter, r *http.Request, cfg APIConfig, name string, a health.Admin) {
-	for _, c := range cfg.Connectors {
+	for _, c := range cfg.connectors() {
 		if c.Name != name {
 			continue
 		}

@@ -38,12 +38,12 @@ func (p *Process) buildStages() ([]Stage, error) {
 			return nil, err
 		}
 		out = append(out, s)
+		p.fanout = s
 		// The latest-values writer for :sync runs beside fanout.
 		out = append(out, latest.New(latest.Config{Topics: p.opts.Topics, Kafka: p.opts.Kafka, Logger: p.log}))
 	}
-	if !p.hasEnabled() {
-		return out, nil
-	}
+	// Deliver and retry run with no enabled connector too: a reload may
+	// add routes.
 	cfg := deliver.Config{
 		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka, Producer: p.retries,
 		Metrics: p.metrics, Version: p.opts.Version, HTTPClient: p.opts.HTTPClient,
@@ -67,6 +67,7 @@ func (p *Process) buildStages() ([]Stage, error) {
 		}
 		p.health.AddSource(s.Stats)
 		out = append(out, s)
+		p.delivers = append(p.delivers, s)
 	}
 	return out, nil
 }
@@ -75,10 +76,6 @@ func (p *Process) buildStages() ([]Stage, error) {
 func (p *Process) groups() []string {
 	t := p.opts.Topics
 	return []string{t.FanoutGroup(), t.DeliverGroup(), t.RetryGroup()}
-}
-
-func (p *Process) hasEnabled() bool {
-	return slices.ContainsFunc(p.opts.Connectors, func(c *pipeline.Connector) bool { return !c.Disabled })
 }
 
 // adoptOffsets gives the deliver and retry groups the committed offsets of
@@ -105,11 +102,11 @@ func (p *Process) adoptOffsets(ctx context.Context, adm *kadm.Client) error {
 }
 
 func (p *Process) api() http.Handler {
-	cfg := APIConfig{Connectors: p.opts.Connectors, Metrics: p.metrics, Ready: p.readyCheck, LoadedAt: time.Now(),
+	cfg := APIConfig{Live: p.live, Metrics: p.metrics, Ready: p.readyCheck,
 		Stages: p.stageStates, StageReady: p.stageReady,
 		Health: p.health, Token: p.opts.IngestToken}
 	cfg.Actions = NewActions(ActionsConfig{
-		Connectors: p.opts.Connectors, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
+		Live: p.live, Topics: p.opts.Topics, Kafka: p.opts.Kafka,
 		Token: p.opts.IngestToken, Logger: p.log,
 		Sync: func(ctx context.Context, c *pipeline.Connector) (int, error) {
 			return latest.Sync(ctx, p.opts.Kafka, p.opts.Topics, c, latest.DefaultWindow, time.Now())

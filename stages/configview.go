@@ -19,6 +19,10 @@ type ConfigView struct {
 	Hash string `json:"hash"`
 	// Connectors are the connectors in force, sorted by name.
 	Connectors []ConnectorConfig `json:"connectors"`
+	// Rejected, when set, is the last reading of the connectors directory
+	// that a reload rejected (SIGHUP or --watch); the configuration above
+	// stayed in force. A later good reading clears it.
+	Rejected *RejectedView `json:"rejected,omitempty"`
 }
 
 // ConnectorConfig is one connector's settings as GET /v1/config shows

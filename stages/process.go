@@ -30,7 +30,7 @@ func StageNames() []string { return slices.Clone(stageNames) }
 
 // Options configures a Process. Zero values take the documented defaults.
 type Options struct {
-	// Connectors are the loaded connectors.
+	// Connectors are the connectors loaded at start; Reload replaces them.
 	Connectors []*pipeline.Connector
 	// Kafka says how to reach Kafka.
 	Kafka kafka.Config
@@ -64,6 +64,16 @@ type Options struct {
 	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Load reads the connectors again for Reload; its error (the
+	// diagnostics, one per line) rejects the reading. Nil: Reload fails.
+	Load func() ([]*pipeline.Connector, error)
+	// ConnectorsDir is the directory Load reads, hashed (DirHash) to tell
+	// readings apart and, with Watch, polled for changes.
+	ConnectorsDir string
+	// Watch, when positive, makes Run poll ConnectorsDir's hash at this
+	// interval and Reload when it changed and then held still for one
+	// interval.
+	Watch time.Duration
 }
 
 // Process is one hookpipe process: its HTTP API and its stages.
@@ -81,6 +91,7 @@ type Process struct {
 	server   *http.Server
 	ln       net.Listener
 	ready    atomic.Bool
+	reloader // the configuration in force and what a reload changes
 }
 
 // New checks opts, binds the HTTP listener (first, so that a busy
@@ -127,7 +138,9 @@ func newProcess(opts Options) (*Process, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	return &Process{opts: opts, log: opts.Logger, metrics: metrics.NewMetrics(), ln: opts.Listener}, nil
+	p := &Process{opts: opts, log: opts.Logger, metrics: metrics.NewMetrics(), ln: opts.Listener}
+	p.live = NewLive(opts.Connectors, time.Now())
+	return p, nil
 }
 
 func (p *Process) setup(ctx context.Context) error {
@@ -213,6 +226,9 @@ func (p *Process) Run(ctx context.Context) error {
 	go func() { serveErr <- p.server.Serve(p.ln) }()
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.runner.Run(stageCtx) }()
+	if p.opts.Watch > 0 {
+		go p.watch(stageCtx)
+	}
 	p.ready.Store(true)
 	var err error
 	select {

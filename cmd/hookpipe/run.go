@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/config"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -36,7 +38,7 @@ type runFlags struct {
 	maxBody                                              int64
 	maxEvents, maxEventBytes, maxDepth                   int
 	memLimitMiB                                          int
-	noCreateTopics                                       bool
+	noCreateTopics, watch                                bool
 	security                                             *securityFlags
 }
 
@@ -63,6 +65,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (for 'hookpipe bench')")
 	fs.StringVar(&f.memProfile, "memprofile", "", "write a heap profile at the end of the run to `FILE`")
 	fs.BoolVar(&f.noCreateTopics, "no-create-topics", false, "do not create topics or correct their retention: only verify them, and exit saying what is wrong (for a principal without topic admin rights)")
+	fs.BoolVar(&f.watch, "watch", false, "reload the connectors directory when its files change (as on SIGHUP): polled every second, applied once a change held still for a second")
 	f.security = bindKafkaSecurity(fs)
 }
 
@@ -124,6 +127,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	if sec.SASLMechanism == kafka.MechanismPlain && !sec.TLSOn() {
 		log.Warn("SASL PLAIN without --kafka-tls sends the Kafka password in clear text over the network")
 	}
+	hup := notifyHangup()
+	defer signal.Stop(hup)
 	conns, diags := config.LoadConnectors(f.connectors, os.LookupEnv)
 	if diags.HasErrors() {
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
@@ -165,10 +170,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	if len(splitList(f.brokers)) == 0 && len(conns) > embeddedTested {
 		log.Warn("the embedded broker was measured with up to 1,000 connectors (9,000 partitions: ready in under a second, about 6% of a core idle); beyond that use a real Kafka", "connectors", len(conns))
 	}
+	opts.ConnectorsDir, opts.Load = f.connectors, loader(f.connectors)
+	if f.watch {
+		opts.Watch = time.Second
+	}
 	p, err := stages.New(ctx, opts)
 	if err != nil {
 		return err
 	}
+	defer serveHangups(ctx, hup, p)()
 	log.Info("hookpipe running", "version", version, "api", "http://"+p.Addr(), "stages", f.stageList, "connectors", len(conns), "brokers", strings.Join(brokers, ","), "kafka-security", sec)
 	err = p.Run(ctx)
 	log.Info("hookpipe stopped")

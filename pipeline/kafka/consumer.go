@@ -37,24 +37,35 @@ type Handler func(ctx context.Context, r *kgo.Record) error
 // seconds without work. Locks are per route; the only consumer-wide state
 // on the hot path is an atomic slot count.
 type Consumer struct {
-	cfg    ConsumerConfig
-	cl     *kgo.Client
-	log    *slog.Logger
-	lanes  map[string]*lane // by topic
-	pool   workerPool
-	slots  slotPool
-	dirty  dirtyList
-	gate   gate
-	mu     sync.Mutex // guards parts
-	parts  map[topicPartition]*partition
-	joined atomic.Bool // the group assigned this member at least once
-	fenced error       // set by pollLoop when another member took our instance id
+	cfg     ConsumerConfig
+	cl      *kgo.Client
+	log     *slog.Logger
+	lanes   map[string]*lane // by topic; guarded by mu
+	routes  map[string]*lane // by route name; guarded by mu
+	retired map[string]bool  // topics of removed routes; guarded by mu
+	pool    workerPool
+	slots   slotPool
+	dirty   dirtyList
+	gate    gate
+	mu      sync.Mutex // guards parts
+	parts   map[topicPartition]*partition
+	joined  atomic.Bool // the group assigned this member at least once
+	change  sync.Mutex  // serialises route changes
+	fenced  error       // set by pollLoop when another member took our instance id
 }
 
 // Joined reports whether the consumer has joined its group (and been
 // given its partitions, perhaps none) since it started: before that, new
 // records wait for the join.
-func (c *Consumer) Joined() bool { return c.joined.Load() }
+// A consumer without routes counts as joined: it has nothing to wait for.
+func (c *Consumer) Joined() bool {
+	if c.joined.Load() {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.routes) == 0
+}
 
 type topicPartition struct {
 	topic     string
@@ -68,10 +79,12 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, err
 	}
 	c := &Consumer{
-		cfg:   cfg,
-		log:   cfg.Logger.With("group", cfg.Group),
-		lanes: make(map[string]*lane),
-		parts: make(map[topicPartition]*partition),
+		cfg:     cfg,
+		log:     cfg.Logger.With("group", cfg.Group),
+		lanes:   make(map[string]*lane),
+		parts:   make(map[topicPartition]*partition),
+		routes:  make(map[string]*lane),
+		retired: make(map[string]bool),
 	}
 	c.pool.jobs = make(chan job)
 	c.slots.max = int64(cfg.MaxInFlightTotal)
@@ -79,17 +92,11 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	c.gate.room = make(chan struct{}, 1)
 	var topics []string
 	for i := range cfg.Routes {
-		l := &lane{c: c, route: cfg.Routes[i]}
-		if l.route.Gate != nil {
-			l.route.Gate.OnWake(l.kick)
+		l, err := c.newLane(cfg.Routes[i])
+		if err != nil {
+			return nil, err
 		}
-		for _, t := range l.route.Topics {
-			if c.lanes[t] != nil {
-				return nil, fmt.Errorf("consumer %s: topic %s is in two routes", cfg.Group, t)
-			}
-			c.lanes[t] = l
-			topics = append(topics, t)
-		}
+		topics = append(topics, l.route.Topics...)
 	}
 	cl, err := cfg.Kafka.NewClient(c.clientOpts(topics)...)
 	if err != nil {
@@ -128,7 +135,8 @@ func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
 // fetchMaxBytes is the most one fetch returns: 8 MiB for one route, 32
 // MiB for several, whose records are spread over many partitions (a
 // broker's cost per fetch grows with the partitions it touches, so fewer,
-// larger fetches deliver more per second).
+// larger fetches deliver more per second). It is chosen by the routes
+// the consumer starts with; routes added later do not change it.
 func (c *Consumer) fetchMaxBytes() int32 {
 	if len(c.cfg.Routes) > 1 {
 		return 32 << 20

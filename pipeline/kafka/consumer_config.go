@@ -95,6 +95,9 @@ type ConsumerConfig struct {
 	RevokeGrace time.Duration
 	// Logger logs rebalances and commit errors. Default slog.Default().
 	Logger *slog.Logger
+	// Dynamic allows a consumer with no routes yet: routes come and go
+	// at run time (AddRoute, RemoveRoute, ReplaceRoute).
+	Dynamic bool
 }
 
 // fill applies the defaults and checks the routes.
@@ -103,31 +106,15 @@ func (cfg *ConsumerConfig) fill() error {
 		cfg.Routes = []Route{{Name: cfg.Group, Topics: cfg.Topics, MaxInFlight: cfg.MaxInFlight,
 			MaxQueued: cfg.MaxQueued, DueAt: cfg.DueAt, Handle: cfg.Handle}}
 	}
-	if cfg.Group == "" || len(cfg.Routes) == 0 {
+	if cfg.Group == "" || (len(cfg.Routes) == 0 && !cfg.Dynamic) {
 		return errors.New("consumer needs a group and at least one route")
 	}
 	most := 0
 	for i := range cfg.Routes {
-		r := &cfg.Routes[i]
-		if len(r.Topics) == 0 || r.Handle == nil {
-			return fmt.Errorf("consumer %s: route %q needs topics and a handler", cfg.Group, r.Name)
+		if err := fillRoute(cfg.Group, &cfg.Routes[i]); err != nil {
+			return err
 		}
-		if r.Gate != nil && r.ExpiresAt == nil {
-			return fmt.Errorf("consumer %s: route %q has a gate but no ExpiresAt", cfg.Group, r.Name)
-		}
-		if r.MaxInFlight <= 0 {
-			r.MaxInFlight = pipeline.DefaultMaxInFlight
-		}
-		if r.MaxQueued <= 0 {
-			r.MaxQueued = min(r.MaxInFlight, 256)
-		}
-		if r.MaxHeld <= 0 {
-			r.MaxHeld = 4 * r.MaxQueued
-		}
-		if r.KeyOrdered && r.DueAt != nil {
-			return fmt.Errorf("consumer %s: route %q is key-ordered and has a DueAt; it may have one or the other", cfg.Group, r.Name)
-		}
-		most = max(most, r.MaxInFlight)
+		most = max(most, cfg.Routes[i].MaxInFlight)
 	}
 	if cfg.MaxInFlightTotal <= 0 {
 		cfg.MaxInFlightTotal = 1024
@@ -146,6 +133,29 @@ func (cfg *ConsumerConfig) fill() error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// fillRoute applies a route's defaults and checks it.
+func fillRoute(group string, r *Route) error {
+	if len(r.Topics) == 0 || r.Handle == nil {
+		return fmt.Errorf("consumer %s: route %q needs topics and a handler", group, r.Name)
+	}
+	if r.Gate != nil && r.ExpiresAt == nil {
+		return fmt.Errorf("consumer %s: route %q has a gate but no ExpiresAt", group, r.Name)
+	}
+	if r.MaxInFlight <= 0 {
+		r.MaxInFlight = pipeline.DefaultMaxInFlight
+	}
+	if r.MaxQueued <= 0 {
+		r.MaxQueued = min(r.MaxInFlight, 256)
+	}
+	if r.MaxHeld <= 0 {
+		r.MaxHeld = 4 * r.MaxQueued
+	}
+	if r.KeyOrdered && r.DueAt != nil {
+		return fmt.Errorf("consumer %s: route %q is key-ordered and has a DueAt; it may have one or the other", group, r.Name)
 	}
 	return nil
 }

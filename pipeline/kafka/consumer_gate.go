@@ -48,7 +48,7 @@ func (c *Consumer) Stats(fn func(route string, partitions int, oldest time.Time)
 	}
 	c.mu.Unlock()
 	for l, st := range stats {
-		fn(l.route.Name, st.n, st.oldest)
+		fn(l.name, st.n, st.oldest)
 	}
 }
 

@@ -14,7 +14,9 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	for topic, ps := range assigned {
 		l := c.lanes[topic]
 		if l == nil {
-			c.log.Error("assigned a topic of no route", "topic", topic)
+			if !c.retired[topic] { // a removed route's topic may come once more before the purge
+				c.log.Error("assigned a topic of no route", "topic", topic)
+			}
 			continue
 		}
 		for _, id := range ps {

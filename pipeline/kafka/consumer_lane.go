@@ -14,15 +14,18 @@ import (
 // becomes due.
 type lane struct {
 	c     *Consumer
-	route Route
+	name  string // the route's name, which a replace keeps
+	route Route  // guarded by mu: ReplaceRoute swaps it
 
 	mu         sync.Mutex // guards the fields below and its partitions' queues
 	inflight   int
-	head, tail *partition  // partitions with a startable head, round robin
-	active     bool        // counted in slots.active
-	waiting    bool        // in slots.waiting; guarded by slots.mu
-	timer      *time.Timer // wakes the route when its gate refused
-	wakeAt     time.Time   // when timer fires; zero when not armed
+	head, tail *partition    // partitions with a startable head, round robin
+	active     bool          // counted in slots.active
+	waiting    bool          // in slots.waiting; guarded by slots.mu
+	timer      *time.Timer   // wakes the route when its gate refused
+	wakeAt     time.Time     // when timer fires; zero when not armed
+	draining   bool          // a replace or removal waits for in-flight work: start nothing
+	drained    chan struct{} // closed when draining and nothing is in flight
 }
 
 // enlist appends p to the startable list. Called with l.mu held.
@@ -60,7 +63,7 @@ func (l *lane) pump() {
 	if l.route.Gate != nil {
 		now = time.Now()
 	}
-	for l.head != nil && l.inflight < l.route.MaxInFlight {
+	for l.head != nil && l.inflight < l.route.MaxInFlight && !l.draining {
 		p := l.head
 		r, queued := l.next(p)
 		if r == nil {
@@ -107,7 +110,7 @@ func (l *lane) start(p *partition, r *kgo.Record, queued bool) {
 	l.flow(p)
 	l.inflight++
 	p.inflight.Add(1)
-	l.c.pool.exec(job{p, p.ctx, r})
+	l.c.pool.exec(job{p, p.ctx, r, l.route.Handle})
 }
 
 // slotPool is the consumer-wide in-flight bound. Taking and giving a slot

@@ -98,6 +98,7 @@ func (p *partition) finish(r *kgo.Record, err error) {
 	l.c.slots.give()
 	l.settled(p, r, err)
 	l.pump()
+	l.signalDrained()
 	l.mu.Unlock()
 	p.inflight.Done()
 	l.c.slots.wake()

@@ -17,6 +17,7 @@ type job struct {
 	p   *partition
 	ctx context.Context
 	r   *kgo.Record
+	h   Handler // the route's handler when the record started
 }
 
 // workerPool runs handlers for all routes of a consumer. A job goes to an
@@ -41,7 +42,7 @@ func (w *workerPool) run(j job) {
 	t := time.NewTimer(workerIdle)
 	defer t.Stop()
 	for {
-		err := j.p.lane.route.Handle(j.ctx, j.r)
+		err := j.h(j.ctx, j.r)
 		j.p.finish(j.r, err)
 		t.Reset(workerIdle)
 		var ok bool

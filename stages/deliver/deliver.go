@@ -2,10 +2,11 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -54,6 +55,10 @@ type Config struct {
 type Stage struct {
 	name     string
 	consumer *kafka.Consumer
+	cfg      Config
+	build    func(cfg Config, c *pipeline.Connector, old *kafka.Route) kafka.Route
+	mu       sync.Mutex        // serialises Apply
+	routes   map[string]routed // the enabled connectors, by name
 }
 
 // NewDeliver returns the deliver stage: consumer group <p>.deliver over the
@@ -62,18 +67,16 @@ type Stage struct {
 // key-ordered route (records are keyed by deviceId): one request in flight
 // per device, and a failure retried in place.
 func NewDeliver(cfg Config) (*Stage, error) {
-	if cfg.Transports == nil {
-		cfg.Transports = NewTransports()
-	}
-	var routes []kafka.Route
-	for _, c := range enabled(cfg.Connectors) {
-		w := newWorker(cfg, c)
-		topic := cfg.Topics.Connector(c.Name)
-		w.tiers[topic] = -1
-		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight,
-			KeyOrdered: c.OrderedByDevice(), Handle: w.handle}))
-	}
-	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), routes)
+	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), deliverRoute)
+}
+
+// deliverRoute is connector c's route over its main topic.
+func deliverRoute(cfg Config, c *pipeline.Connector, _ *kafka.Route) kafka.Route {
+	w := newWorker(cfg, c)
+	topic := cfg.Topics.Connector(c.Name)
+	w.tiers[topic] = -1
+	return w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight,
+		KeyOrdered: c.OrderedByDevice(), Handle: w.handle})
 }
 
 // NewRetry returns the retry stage: consumer group <p>.retry over every
@@ -81,21 +84,25 @@ func NewDeliver(cfg Config) (*Stage, error) {
 // after it was appended, or when it expires, whichever is first; a
 // connector's tiers share its max_in_flight.
 func NewRetry(cfg Config) (*Stage, error) {
-	if cfg.Transports == nil {
-		cfg.Transports = NewTransports()
-	}
-	var routes []kafka.Route
-	for _, c := range enabled(cfg.Connectors) {
-		w := newWorker(cfg, c)
-		var topics []string
-		for n := range c.Retry.Backoff {
-			t := cfg.Topics.Retry(c.Name, n)
-			w.tiers[t] = n
-			topics = append(topics, t)
+	return newStage("retry", cfg, cfg.Topics.RetryGroup(), retryRoute)
+}
+
+// retryRoute is connector c's route over its retry tiers. When a reload
+// shortened c's backoff list, the tiers of old beyond it stay in the
+// route, drained with the last tier's backoff, so that no record waiting
+// in them is stranded.
+func retryRoute(cfg Config, c *pipeline.Connector, old *kafka.Route) kafka.Route {
+	w := newWorker(cfg, c)
+	var topics []string
+	for n := 0; ; n++ {
+		t := cfg.Topics.Retry(c.Name, n)
+		if n >= len(c.Retry.Backoff) && (old == nil || !slices.Contains(old.Topics, t)) {
+			break
 		}
-		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: topics, MaxInFlight: c.MaxInFlight, DueAt: w.dueAt, Handle: w.handle}))
+		w.tiers[t] = n
+		topics = append(topics, t)
 	}
-	return newStage("retry", cfg, cfg.Topics.RetryGroup(), routes)
+	return w.route(kafka.Route{Name: c.Name, Topics: topics, MaxInFlight: c.MaxInFlight, DueAt: w.dueAt, Handle: w.handle})
 }
 
 func enabled(cs []*pipeline.Connector) []*pipeline.Connector {
@@ -108,12 +115,17 @@ func enabled(cs []*pipeline.Connector) []*pipeline.Connector {
 	return out
 }
 
-func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Stage, error) {
-	if len(routes) == 0 {
-		return nil, fmt.Errorf("%s: %w", name, errors.New("no enabled connector"))
+func newStage(name string, cfg Config, group string, build func(Config, *pipeline.Connector, *kafka.Route) kafka.Route) (*Stage, error) {
+	if cfg.Transports == nil {
+		cfg.Transports = NewTransports()
 	}
+	s := &Stage{name: name, cfg: cfg, build: build, routes: map[string]routed{}}
+	var routes []kafka.Route
 	grace := time.Duration(0)
 	for _, c := range enabled(cfg.Connectors) {
+		r := build(cfg, c, nil)
+		routes = append(routes, r)
+		s.routes[c.Name] = routed{c, r}
 		grace = max(grace, c.Timeout+5*time.Second)
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
@@ -123,11 +135,13 @@ func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Sta
 		MaxInFlightTotal: cfg.MaxInFlightTotal,
 		Grace:            grace,
 		Logger:           logger(cfg),
+		Dynamic:          true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &Stage{name: name, consumer: c}, nil
+	s.consumer = c
+	return s, nil
 }
 
 func logger(cfg Config) *slog.Logger {

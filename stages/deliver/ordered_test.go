@@ -135,7 +135,7 @@ func TestDeliverOrderedPerDevice(t *testing.T) {
 			write("dev-"+strconv.Itoa(d), seq, time.Now())
 		}
 	}
-	waitFor(t, func() bool { return e.count() >= devices*events })
+	waitFor(t, "every event delivered", func() bool { return e.count() >= devices*events })
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for d, got := range e.delivered {
@@ -172,7 +172,7 @@ func TestDeliverOrderedExpiredHeadReleasesDevice(t *testing.T) {
 	if m := pipeline.ReadMeta(dlq[0]); m.EventID != "stuck-0" || m.Attempts < 2 || m.LastError == "" {
 		t.Errorf("dead letter %+v, want stuck-0 with its attempts and last error", m)
 	}
-	waitFor(t, func() bool { return e.count() >= 52 })
+	waitFor(t, "52 deliveries", func() bool { return e.count() >= 52 })
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if got := e.delivered["stuck"]; len(got) != 2 || got[0] != 1 || got[1] != 2 {
@@ -188,16 +188,5 @@ func TestDeliverOrderedExpiredHeadReleasesDevice(t *testing.T) {
 	}
 	if e.overlaps > 0 {
 		t.Errorf("%d requests overlapped another of the same device", e.overlaps)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 20s")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }

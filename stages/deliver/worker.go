@@ -72,9 +72,12 @@ func (w *worker) release(r *kgo.Record) {
 }
 
 // dueAt is when a retry record may be sent: Backoff[tier] after it entered
-// the tier, or at expiry if that comes first (it then goes to the DLQ).
+// the tier, or at expiry if that comes first (it then goes to the DLQ). A
+// tier beyond the backoff list (it was shortened by a reload) waits as
+// the last one.
 func (w *worker) dueAt(r *kgo.Record) time.Time {
-	due := r.Timestamp.Add(w.conn.Retry.Backoff[w.tiers[r.Topic]])
+	b := w.conn.Retry.Backoff
+	due := r.Timestamp.Add(b[min(w.tiers[r.Topic], len(b)-1)])
 	expiry := pipeline.ReadMeta(r).IngestTime.Add(w.conn.Retry.MaxAge)
 	if expiry.Before(due) {
 		return expiry

@@ -43,13 +43,15 @@ type Config struct {
 // committed in one Kafka transaction, so a crash or rebalance either
 // commits both or neither (and the next owner redoes the batch).
 type Stage struct {
-	sess     *kgo.GroupTransactSession
-	batch    int
-	targets  []target
-	metrics  *metrics.Metrics
-	log      *slog.Logger
-	joined   atomic.Bool
-	identity string // group and instance id, for the fenced error
+	sess        *kgo.GroupTransactSession
+	set         *connectorSet                // Run's goroutine only
+	next        atomic.Pointer[connectorSet] // from SetConnectors, installed between transactions
+	topics      pipeline.Topics
+	maxInFlight int
+	metrics     *metrics.Metrics
+	log         *slog.Logger
+	joined      atomic.Bool
+	identity    string // group and instance id, for the fenced error
 }
 
 // target is a connector with what fanout needs of it, resolved once.
@@ -62,27 +64,12 @@ type target struct {
 
 // New returns the fanout stage for cfg.
 func New(cfg Config) (*Stage, error) {
-	s := &Stage{metrics: cfg.Metrics, log: cfg.Logger}
+	s := &Stage{metrics: cfg.Metrics, log: cfg.Logger, topics: cfg.Topics, maxInFlight: cfg.MaxInFlight}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	for _, c := range cfg.Connectors {
-		if c.Disabled {
-			continue
-		}
-		s.targets = append(s.targets, target{
-			conn:     c,
-			topic:    cfg.Topics.Connector(c.Name),
-			renderer: pipeline.NewRenderer(c.Labels),
-			metrics:  cfg.Metrics.Connector(c.Name),
-		})
-	}
-	if cfg.MaxInFlight <= 0 {
-		// Bound the outputs in flight, not the events: an event to a
-		// thousand connectors holds a thousand records.
-		cfg.MaxInFlight = max(DefaultMaxInFlight/max(len(s.targets), 1), 100)
-	}
-	s.batch = cfg.MaxInFlight
+	s.set = s.newSet(cfg.Connectors, cfg.Topics, cfg.MaxInFlight)
+	s.set.logged = nil // nothing to announce for the set the stage starts with
 	s.identity = fmt.Sprintf("group %s, instance id %q", cfg.Topics.FanoutGroup(), cfg.Kafka.InstanceID)
 	opts, err := cfg.Kafka.Options(s.sessionOpts(cfg)...)
 	if err != nil {
@@ -146,8 +133,8 @@ func (s *Stage) render(r *kgo.Record) (outs []*kgo.Record, owners []*target, ok 
 		return nil, nil, false
 	}
 	s.metrics.FanoutRead(true)
-	for i := range s.targets {
-		t := &s.targets[i]
+	for i := range s.set.targets {
+		t := &s.set.targets[i]
 		if t.conn.Wants(ev.Meta.EventType) {
 			outs = append(outs, ev.Record(t.topic, t.renderer))
 			owners = append(owners, t)

@@ -31,7 +31,7 @@ func (s *Stage) Run(ctx context.Context) error {
 		s.log.Warn("fanout: initialising the transactional producer failed; the first transaction retries", "err", err)
 	}
 	for ctx.Err() == nil {
-		fs := s.sess.PollRecords(ctx, s.batch)
+		fs := s.sess.PollRecords(ctx, s.set.batch)
 		if fs.IsClientClosed() {
 			return nil
 		}
@@ -68,6 +68,7 @@ func (s *Stage) fetchErr(fs kgo.Fetches) error {
 // batch is read again. The commit is not bound to the stage's context:
 // cancelling it midway would leave its outcome unknown.
 func (s *Stage) transact(ctx context.Context, fs kgo.Fetches) error {
+	s.swap() // the batch is routed by the newest set: the whole transaction by one
 	if err := s.sess.Begin(); err != nil {
 		return fmt.Errorf("fanout: begin transaction: %w", err)
 	}
@@ -92,6 +93,7 @@ func (s *Stage) transact(ctx context.Context, fs kgo.Fetches) error {
 	for _, t := range owners {
 		t.metrics.FannedOut()
 	}
+	s.logEffective(fs)
 	return nil
 }
 

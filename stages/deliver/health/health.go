@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,9 +38,13 @@ type Config struct {
 type Health struct {
 	cfg     Config
 	log     *slog.Logger
-	gates   map[string]*connectorHealth
-	names   []string
+	states  []string // the state names, for the state metric
 	sources []StatsSource
+
+	mu     sync.RWMutex // guards the fields below; Update changes them
+	gates  map[string]*connectorHealth
+	names  []string
+	unheld bool // Run let the gates admit: new gates start unheld
 }
 
 // connectorHealth is one connector's gate and time-to-loss snapshot.
@@ -57,28 +62,33 @@ func New(cfg Config) *Health {
 		cfg.Logger = slog.Default()
 	}
 	h := &Health{cfg: cfg, log: cfg.Logger, gates: make(map[string]*connectorHealth, len(cfg.Connectors))}
-	states := make([]string, 0, 5)
 	for _, s := range States() {
-		states = append(states, string(s))
+		h.states = append(h.states, string(s))
 	}
 	for _, c := range cfg.Connectors {
-		ch := &connectorHealth{conn: c, metrics: cfg.Metrics.Connector(c.Name)}
-		log := h.log.With("connector", c.Name)
-		ch.gate = NewGate(GateConfig{
-			Connector: c,
-			Held:      cfg.Store != nil,
-			OnChange: func(from, to Status) {
-				ch.metrics.SetState(string(to.State), states)
-				logChange(log, from, to)
-			},
-			OnSystemDisable: func(a Admin) { go h.persist(c.Name, a) },
-		})
-		ch.metrics.SetState(string(ch.gate.Status(time.Now()).State), states)
-		ch.metrics.SetTimeToLoss(time.Time{}, c.Retry.MaxAge, time.Now())
-		h.gates[c.Name] = ch
+		h.gates[c.Name] = h.newConnectorHealth(c)
 		h.names = append(h.names, c.Name)
 	}
 	return h
+}
+
+// newConnectorHealth returns c's gate with its metrics, ACTIVE (or
+// USER_DISABLED by HCL).
+func (h *Health) newConnectorHealth(c *pipeline.Connector) *connectorHealth {
+	ch := &connectorHealth{conn: c, metrics: h.cfg.Metrics.Connector(c.Name)}
+	log := h.log.With("connector", c.Name)
+	ch.gate = NewGate(GateConfig{
+		Connector: c,
+		Held:      h.cfg.Store != nil,
+		OnChange: func(from, to Status) {
+			ch.metrics.SetState(string(to.State), h.states)
+			logChange(log, from, to)
+		},
+		OnSystemDisable: func(a Admin) { go h.persist(c.Name, a) },
+	})
+	ch.metrics.SetState(string(ch.gate.Status(time.Now()).State), h.states)
+	ch.metrics.SetTimeToLoss(time.Time{}, c.Retry.MaxAge, time.Now())
+	return ch
 }
 
 // logChange writes the one log line of a state change.
@@ -123,17 +133,24 @@ func (h *Health) Gate(name string) *Gate {
 	if h == nil {
 		return nil
 	}
-	if ch := h.gates[name]; ch != nil {
+	if ch := h.lookup(name); ch != nil {
 		return ch.gate
 	}
 	return nil
+}
+
+// lookup returns the named connector's health, or nil.
+func (h *Health) lookup(name string) *connectorHealth {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.gates[name]
 }
 
 // Apply applies a state read from the store; unknown connectors (declared
 // in another process's config only) are ignored. It is the store's
 // OnChange.
 func (h *Health) Apply(name string, a Admin) {
-	if ch := h.gates[name]; ch != nil {
+	if ch := h.lookup(name); ch != nil {
 		ch.gate.SetAdmin(a, time.Now())
 	}
 }
@@ -142,7 +159,7 @@ func (h *Health) Apply(name string, a Admin) {
 // from the API) through the store, and applies it here at once. The other
 // processes apply it when they read it, within a second.
 func (h *Health) SetAdmin(ctx context.Context, name string, a Admin) error {
-	ch := h.gates[name]
+	ch := h.lookup(name)
 	if ch == nil {
 		return fmt.Errorf("no connector named %q", name)
 	}

@@ -20,7 +20,7 @@ type View struct {
 // View returns the named connector's health at now; ok is false for an
 // unknown name.
 func (h *Health) View(name string, now time.Time) (View, bool) {
-	ch := h.gates[name]
+	ch := h.lookup(name)
 	if ch == nil {
 		return View{}, false
 	}
@@ -33,7 +33,7 @@ func (h *Health) View(name string, now time.Time) (View, bool) {
 // oldest pending event in this process (zero: none). The consumer calls it
 // from its per-process loop.
 func (h *Health) SetOldestPending(name string, ingest time.Time) {
-	if ch := h.gates[name]; ch != nil {
+	if ch := h.lookup(name); ch != nil {
 		var ms int64
 		if !ingest.IsZero() {
 			ms = ingest.UnixMilli()
@@ -62,9 +62,12 @@ func (h *Health) Run(ctx context.Context) error {
 		if err := h.cfg.Store.WaitCaughtUp(ctx); err != nil {
 			return nil // ctx ended
 		}
+		h.mu.Lock()
+		h.unheld = true
 		for _, name := range h.names {
 			h.gates[name].gate.Unhold(time.Now())
 		}
+		h.mu.Unlock()
 	}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()

@@ -34,8 +34,8 @@ func (h *Health) collect() (parts map[string]int, oldest map[string]time.Time) {
 // partitions assigned here, and time to loss is published.
 func (h *Health) Tick(now time.Time) {
 	parts, oldest := h.collect()
-	for _, name := range h.names {
-		ch := h.gates[name]
+	for _, ch := range h.all() {
+		name := ch.conn.Name
 		ch.gate.Status(now)
 		if len(h.sources) > 0 {
 			ch.gate.Limiter().SetShare(parts[name], h.totalPartitions(ch))
