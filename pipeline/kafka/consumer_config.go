@@ -80,6 +80,12 @@ type ConsumerConfig struct {
 	RevokeGrace time.Duration
 	// Logger logs rebalances and commit errors. Default slog.Default().
 	Logger *slog.Logger
+	// TransactionalID, when set, makes the consumer transactional: its
+	// handlers may call Move, whose records are written in transactions
+	// with the id that also commit the group's offsets (see Move), and
+	// every offset commit, plain or in a transaction, is made by the
+	// consumer itself one at a time.
+	TransactionalID string
 }
 
 // fill applies the defaults and checks the routes.

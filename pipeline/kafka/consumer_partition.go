@@ -27,13 +27,15 @@ type partition struct {
 	timer  *time.Timer   // set while the head waits to be due
 
 	gone     atomic.Bool // stop began; set under the lane's lock
+	lost     atomic.Bool // lost to the group: its moves cannot be committed
 	dirty    atomic.Bool // in the consumer's dirty list
 	inflight sync.WaitGroup
 }
 
 func newPartition(l *lane, tp topicPartition) *partition {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), ctx: ctx, cancel: cancel}
+	p := &partition{lane: l, tp: tp, tracker: NewOffsetTracker()}
+	p.ctx, p.cancel = context.WithCancel(context.WithValue(context.Background(), partKey{}, p))
+	return p
 }
 
 // push queues records (in offset order), pauses the partition's fetching

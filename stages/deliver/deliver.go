@@ -26,7 +26,10 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
 	Kafka kafka.Config
-	// Producer writes retry and DLQ records; shared by the process.
+	// Producer writes the retry and DLQ records of a worker used without
+	// its stage (unit tests). A stage writes them in its own transactions
+	// (transactional id <p>.deliver.<instance> or <p>.retry.<instance>),
+	// which also commit its group's offsets.
 	Producer *kgo.Client
 	// Metrics records outcomes per connector; may be nil.
 	Metrics *metrics.Metrics
@@ -64,13 +67,15 @@ func NewDeliver(cfg Config) (*Stage, error) {
 		cfg.Transports = NewTransports()
 	}
 	var routes []kafka.Route
+	var workers []*worker
 	for _, c := range enabled(cfg.Connectors) {
 		w := newWorker(cfg, c)
 		topic := cfg.Topics.Connector(c.Name)
 		w.tiers[topic] = -1
 		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: []string{topic}, MaxInFlight: c.MaxInFlight, Handle: w.handle}))
+		workers = append(workers, w)
 	}
-	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), routes)
+	return newStage("deliver", cfg, cfg.Topics.DeliverGroup(), routes, workers)
 }
 
 // NewRetry returns the retry stage: consumer group <p>.retry over every
@@ -82,8 +87,10 @@ func NewRetry(cfg Config) (*Stage, error) {
 		cfg.Transports = NewTransports()
 	}
 	var routes []kafka.Route
+	var workers []*worker
 	for _, c := range enabled(cfg.Connectors) {
 		w := newWorker(cfg, c)
+		workers = append(workers, w)
 		var topics []string
 		for n := range c.Retry.Backoff {
 			t := cfg.Topics.Retry(c.Name, n)
@@ -92,7 +99,7 @@ func NewRetry(cfg Config) (*Stage, error) {
 		}
 		routes = append(routes, w.route(kafka.Route{Name: c.Name, Topics: topics, MaxInFlight: c.MaxInFlight, DueAt: w.dueAt, Handle: w.handle}))
 	}
-	return newStage("retry", cfg, cfg.Topics.RetryGroup(), routes)
+	return newStage("retry", cfg, cfg.Topics.RetryGroup(), routes, workers)
 }
 
 func enabled(cs []*pipeline.Connector) []*pipeline.Connector {
@@ -105,7 +112,9 @@ func enabled(cs []*pipeline.Connector) []*pipeline.Connector {
 	return out
 }
 
-func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Stage, error) {
+// newStage makes the stage's transactional consumer and hands it to its
+// workers, which move records through it.
+func newStage(name string, cfg Config, group string, routes []kafka.Route, workers []*worker) (*Stage, error) {
 	if len(routes) == 0 {
 		return nil, fmt.Errorf("%s: %w", name, errors.New("no enabled connector"))
 	}
@@ -120,9 +129,13 @@ func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Sta
 		MaxInFlightTotal: cfg.MaxInFlightTotal,
 		Grace:            grace,
 		Logger:           logger(cfg),
+		TransactionalID:  cfg.Kafka.TransactionalID(cfg.Topics.Prefix + "." + name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, w := range workers {
+		w.mover = c
 	}
 	return &Stage{name: name, consumer: c}, nil
 }

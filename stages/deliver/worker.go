@@ -21,7 +21,8 @@ type worker struct {
 	conn     *pipeline.Connector
 	topics   pipeline.Topics
 	sender   *Sender
-	producer *kgo.Client
+	producer *kgo.Client // writes moves when mover is nil
+	mover    *kafka.Consumer
 	metrics  *metrics.ConnectorMetrics
 	log      *slog.Logger
 	tiers    map[string]int // topic → tier; -1 is the main topic
@@ -84,7 +85,9 @@ func (w *worker) dueAt(r *kgo.Record) time.Time {
 
 // handle settles one record: an expired event goes to the DLQ unsent; else
 // it is POSTed, and a failure moves it to the next retry tier. It returns
-// nil once the outcome is acknowledged (by the endpoint or by Kafka).
+// nil once the outcome is acknowledged: by the endpoint (a 2xx), or by
+// Kafka, when the transaction that holds the move and commits r's offset
+// committed (see kafka.Consumer.Move).
 func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	meta := pipeline.ReadMeta(r)
 	if age := time.Since(meta.IngestTime); age >= w.conn.Retry.MaxAge {
@@ -119,8 +122,14 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	return nil
 }
 
-// produce writes r's body to topic with meta's headers and waits for Kafka
-// to acknowledge it, retrying until it is acknowledged or ctx ends.
+// produce moves r's body to topic with meta's headers: in the stage's
+// transaction, which also commits r's offset (see kafka.Consumer.Move).
+// A worker without a stage (unit tests) writes with its producer instead
+// and waits for Kafka to acknowledge the record, at least once.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
-	return kafka.ProduceAcked(ctx, w.producer, w.log, meta.Record(topic, r.Key, r.Value, reason))
+	out := meta.Record(topic, r.Key, r.Value, reason)
+	if w.mover != nil {
+		return w.mover.Move(ctx, r, out)
+	}
+	return kafka.ProduceAcked(ctx, w.producer, w.log, out)
 }
