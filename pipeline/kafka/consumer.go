@@ -19,8 +19,10 @@ import (
 // It returns an error only when it gave up because ctx ended (revoke,
 // partition loss, shutdown past the grace period); the offset then stays
 // uncommitted and the record is read again by whoever owns the partition
-// next. A Handler must therefore retry transient failures itself. Handlers
-// run concurrently, many per partition.
+// next. A Handler must therefore retry transient failures itself. A
+// handler of a transactional consumer that moved its record with Move
+// returns Move's ErrMoved: the offset is then committed with the move's
+// transaction. Handlers run concurrently, many per partition.
 type Handler func(ctx context.Context, r *kgo.Record) error
 
 // Consumer runs a consumer group whose records are handled concurrently.

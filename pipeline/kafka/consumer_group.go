@@ -74,15 +74,24 @@ func (c *Consumer) takeAll() []*partition {
 }
 
 // release stops starting the partitions' records, waits up to grace for
-// in-flight work, cancels what is left, and, when commit is set, marks and
-// commits each partition's done prefix synchronously.
+// in-flight work, cancels what is left, and, when commit is set, writes
+// the pending moves (of a transactional consumer) and commits each
+// partition's done prefix synchronously.
 func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 	if len(ps) == 0 {
 		return
 	}
 	settle(ps, grace)
+	defer func() {
+		for _, p := range ps {
+			p.lost.Store(true) // no move of it may be committed from now on
+		}
+	}()
 	if !commit {
 		return
+	}
+	if c.mover != nil {
+		c.flushMoves(true) // the moves of ps go with the offsets before them
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

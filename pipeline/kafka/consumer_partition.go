@@ -27,7 +27,7 @@ type partition struct {
 	timer  *time.Timer   // set while the head waits to be due
 
 	gone     atomic.Bool // stop began; set under the lane's lock
-	lost     atomic.Bool // lost to the group: its moves cannot be committed
+	lost     atomic.Bool // lost, or released: its moves can no longer be committed here
 	dirty    atomic.Bool // in the consumer's dirty list
 	inflight sync.WaitGroup
 }
@@ -90,9 +90,10 @@ func (p *partition) due() {
 }
 
 // finish records the outcome of one handler: a nil error makes the offset
-// done. It gives the slot back and starts what may start now.
+// done; ErrMoved leaves that to the move's transaction (see Move). It gives the slot back and starts what may start now.
 func (p *partition) finish(r *kgo.Record, err error) {
 	l := p.lane
+	// A moved record's offset is made done by its transaction.
 	if err == nil && p.tracker.Done(r.Offset) && !p.dirty.Swap(true) {
 		l.c.dirty.add(p)
 	}

@@ -21,21 +21,21 @@ const (
 	moveBatch = 500
 )
 
-// errAborted is a move's result when its transaction aborted: Move queues
-// it again.
-var errAborted = errors.New("transaction aborted")
+// ErrMoved is what Move returns, and what the handler that called it must
+// return: the record's work is not acknowledged yet, its offset becomes
+// done when the transaction that holds its move commits.
+var ErrMoved = errors.New("moved: acknowledged when its transaction commits")
 
-// move is one handler's output waiting for, or in, a transaction.
+// move is one handler's output waiting for a transaction.
 type move struct {
 	p      *partition
 	offset int64
 	outs   []*kgo.Record
-	taken  bool       // in a transaction being ended; guarded by mover.mu
-	done   chan error // one result per transaction it was taken into
 }
 
-// mover batches a consumer's moves. Its transactions run one at a time on
-// the consumer's mark loop, under commitMu.
+// mover batches a consumer's moves. Its transactions run one at a time,
+// under commitMu, on the consumer's mark loop and when partitions are
+// released.
 type mover struct {
 	txn     txnGroup
 	mu      sync.Mutex
@@ -47,19 +47,21 @@ type mover struct {
 // partition, for Move.
 type partKey struct{}
 
-// Move writes outs, the result of the handler's work on in, in a Kafka
-// transaction that also commits in's offset with the done prefix of its
-// partition before it, and returns nil once that transaction committed.
-// in's work is then acknowledged: the handler returns nil. Consumers of
-// the outs' topics see them only then (read_committed), so a crash, a
-// rebalance or a fenced zombie writes them once or not at all.
+// Move queues outs, the result of the handler's work on in, for the
+// consumer's next transaction, and returns ErrMoved, which the handler
+// must return: its slot is free at once, and in's offset becomes done
+// only when the transaction that writes outs and commits the group's
+// offsets past in (with the done prefix of its partition before it)
+// commits. Consumers of the outs' topics see them only then
+// (read_committed), so a crash, a rebalance or a fenced zombie writes them
+// once or not at all. A transaction that fails is aborted and its moves
+// are written again in the next one, while their partitions are still
+// this consumer's; a revoke or shutdown writes the pending moves before it
+// commits and releases the partitions.
 //
-// ctx must be the context the handler was called with. Move returns an
-// error, and the handler must return it, when ctx ended before the move
-// was taken into a transaction (the offset stays uncommitted and the next
-// owner does the work again), when the stage was fenced, or when the
-// consumer is not transactional. A move whose transaction aborted is
-// queued again while its partition is still this consumer's.
+// ctx must be the context the handler was called with. Move returns
+// another error, which the handler returns as it is, when the consumer is
+// not transactional or ctx is not a handler's.
 func (c *Consumer) Move(ctx context.Context, in *kgo.Record, outs ...*kgo.Record) error {
 	p, _ := ctx.Value(partKey{}).(*partition)
 	switch {
@@ -68,50 +70,24 @@ func (c *Consumer) Move(ctx context.Context, in *kgo.Record, outs ...*kgo.Record
 	case p == nil:
 		return fmt.Errorf("consumer %s: Move needs the handler's context", c.cfg.Group)
 	}
-	m := &move{p: p, offset: in.Offset, outs: outs, done: make(chan error, 1)}
-	for {
-		c.mover.add(m)
-		select {
-		case err := <-m.done:
-			if !errors.Is(err, errAborted) || ctx.Err() != nil {
-				return err
-			}
-		case <-ctx.Done():
-			if c.mover.remove(m) {
-				return ctx.Err()
-			}
-			// Already in a transaction: its outcome decides.
-			if err := <-m.done; err != nil {
-				return err
-			}
-			return nil
-		}
-	}
+	c.mover.add(&move{p: p, offset: in.Offset, outs: outs})
+	return ErrMoved
 }
 
-func (mv *mover) add(m *move) {
+// add queues moves.
+func (mv *mover) add(ms ...*move) {
 	mv.mu.Lock()
 	if len(mv.pending) == 0 {
 		mv.since = time.Now()
 	}
-	mv.pending = append(mv.pending, m)
+	mv.pending = append(mv.pending, ms...)
 	mv.mu.Unlock()
 }
 
-// remove takes m out of the queue; false when it is in a transaction.
-func (mv *mover) remove(m *move) bool {
-	mv.mu.Lock()
-	defer mv.mu.Unlock()
-	if m.taken {
-		return false
-	}
-	mv.pending = slices.DeleteFunc(mv.pending, func(x *move) bool { return x == m })
-	return true
-}
-
-// take returns the pending moves when they are due (or force is set),
-// marked taken, and empties the queue. Moves of lost partitions are
-// answered at once and left out: their offsets cannot be committed.
+// take returns the pending moves when they are due (or force is set), and
+// empties the queue. Moves of partitions no longer committable here (lost,
+// or released) are dropped: their offsets stay uncommitted, and the next
+// owner does their work again.
 func (mv *mover) take(force bool) []*move {
 	mv.mu.Lock()
 	defer mv.mu.Unlock()
@@ -122,39 +98,28 @@ func (mv *mover) take(force bool) []*move {
 	mv.pending = nil
 	live := batch[:0]
 	for _, m := range batch {
-		if m.p.lost.Load() {
-			m.done <- errLost
-			continue
+		if !m.p.lost.Load() {
+			live = append(live, m)
 		}
-		m.taken = true
-		live = append(live, m)
 	}
 	clear(batch[len(live):])
 	return live
 }
 
-var errLost = errors.New("partition lost")
-
-// settleMoves answers each move of batch with err (nil when its
-// transaction committed, after its offset was made done).
-func (c *Consumer) settleMoves(batch []*move, err error) {
+// committed makes the offsets of batch's moves done: their transaction
+// committed.
+func (c *Consumer) committed(batch []*move) {
 	for _, m := range batch {
-		if err == nil && m.p.tracker.Done(m.offset) && !m.p.dirty.Swap(true) {
+		if m.p.tracker.Done(m.offset) && !m.p.dirty.Swap(true) {
 			c.dirty.add(m.p)
 		}
 	}
-	c.mover.mu.Lock()
-	for _, m := range batch {
-		m.taken = false
-		m.done <- err
-	}
-	c.mover.mu.Unlock()
 }
 
 // flushMoves writes the due moves (all of them when force is set) and
 // commits their offsets in one transaction, under commitMu. A transaction
-// that fails is aborted and its moves are queued again by their handlers;
-// a fatal error stops the consumer.
+// that fails is aborted and its moves are queued again; a fatal error
+// stops the consumer.
 func (c *Consumer) flushMoves(force bool) {
 	c.commitMu.Lock()
 	defer c.commitMu.Unlock()
@@ -167,7 +132,7 @@ func (c *Consumer) flushMoves(force bool) {
 		for _, m := range batch {
 			delete(c.unsent[m.p.tp.topic], m.p.tp.partition) // the transaction committed further
 		}
-		c.settleMoves(batch, nil)
+		c.committed(batch)
 		return
 	}
 	c.log.Warn("transaction not committed; its moves are written again", "moves", len(batch), "err", err)
@@ -178,10 +143,9 @@ func (c *Consumer) flushMoves(force bool) {
 	}
 	if fatalTxn(err) {
 		c.fail(fmt.Errorf("group %s, transactional id %s: %w: another process writes with the same id", c.cfg.Group, c.mover.txn.txnID, err))
-		c.settleMoves(batch, err)
 		return
 	}
-	c.settleMoves(batch, errAborted)
+	c.mover.add(batch...) // the next transaction writes them again
 }
 
 // prefixes returns, per partition of batch, the commit point with the

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -85,19 +86,19 @@ func (w *worker) dueAt(r *kgo.Record) time.Time {
 
 // handle settles one record: an expired event goes to the DLQ unsent; else
 // it is POSTed, and a failure moves it to the next retry tier. It returns
-// nil once the outcome is acknowledged: by the endpoint (a 2xx), or by
-// Kafka, when the transaction that holds the move and commits r's offset
-// committed (see kafka.Consumer.Move).
+// nil once the endpoint acknowledged r (a 2xx), and kafka.ErrMoved for a
+// move: r is acknowledged when the stage's transaction that writes the
+// move and commits r's offset commits (see kafka.Consumer.Move).
 func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	meta := pipeline.ReadMeta(r)
 	if age := time.Since(meta.IngestTime); age >= w.conn.Retry.MaxAge {
 		w.release(r)
 		reason := fmt.Sprintf("expired: ingested %s ago, max_age %s, after %d attempts", age.Round(time.Second), w.conn.Retry.MaxAge, meta.Attempts)
-		if err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason); err != nil {
-			return err
+		err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason)
+		if err == nil || errors.Is(err, kafka.ErrMoved) {
+			w.metrics.Expired()
 		}
-		w.metrics.Expired()
-		return nil
+		return err
 	}
 	w.metrics.InFlight(1)
 	res := w.sender.SendEvent(ctx, meta.EventID, r.Value)
@@ -115,17 +116,18 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	meta.Attempts++
 	meta.LastError = res.Err
 	next := w.conn.Retry.Tier(w.tiers[r.Topic])
-	if err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, ""); err != nil {
-		return err
+	err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, "")
+	if err == nil || errors.Is(err, kafka.ErrMoved) {
+		w.metrics.Retried(next)
 	}
-	w.metrics.Retried(next)
-	return nil
+	return err
 }
 
-// produce moves r's body to topic with meta's headers: in the stage's
-// transaction, which also commits r's offset (see kafka.Consumer.Move).
-// A worker without a stage (unit tests) writes with its producer instead
-// and waits for Kafka to acknowledge the record, at least once.
+// produce moves r's body to topic with meta's headers: it queues the move
+// for the stage's next transaction, which also commits r's offset, and
+// returns kafka.ErrMoved (see kafka.Consumer.Move). A worker without a
+// stage (unit tests) writes with its producer instead and returns nil once
+// Kafka acknowledged the record, at least once.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
 	out := meta.Record(topic, r.Key, r.Value, reason)
 	if w.mover != nil {
