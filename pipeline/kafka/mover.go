@@ -84,9 +84,13 @@ func (mv *mover) add(ms ...*move) {
 	mv.mu.Unlock()
 }
 
-// take returns the pending moves when they are due (or force is set), and
-// empties the queue. Moves of partitions no longer committable here (lost,
-// or released) are dropped: their offsets stay uncommitted, and the next
+// take returns the pending moves when they are due (or force is set) and
+// covered: all offsets below theirs on their partition are done or moves
+// too, so that the transaction can commit the partition past them. A move
+// above a record still in flight waits for it; otherwise its transaction
+// would write it without committing its offset, and a crash then would
+// move it twice. Moves of partitions no longer committable here (lost, or
+// released) are dropped: their offsets stay uncommitted, and the next
 // owner does their work again.
 func (mv *mover) take(force bool) []*move {
 	mv.mu.Lock()
@@ -94,16 +98,37 @@ func (mv *mover) take(force bool) []*move {
 	if len(mv.pending) == 0 || !force && len(mv.pending) < moveBatch && time.Since(mv.since) < moveEvery {
 		return nil
 	}
-	batch := mv.pending
-	mv.pending = nil
-	live := batch[:0]
-	for _, m := range batch {
-		if !m.p.lost.Load() {
-			live = append(live, m)
+	upto := covered(mv.pending)
+	var batch, rest []*move
+	for _, m := range mv.pending {
+		switch {
+		case m.p.lost.Load():
+		case m.offset < upto[m.p].Offset:
+			batch = append(batch, m)
+		default:
+			rest = append(rest, m)
 		}
 	}
-	clear(batch[len(live):])
-	return live
+	mv.pending, mv.since = rest, time.Now()
+	return batch
+}
+
+// covered returns, per partition of ms, the commit point below which
+// every record is done or one of ms (none when its first record is
+// neither).
+func covered(ms []*move) map[*partition]kgo.EpochOffset {
+	staged := map[*partition][]int64{}
+	for _, m := range ms {
+		staged[m.p] = append(staged[m.p], m.offset)
+	}
+	upto := make(map[*partition]kgo.EpochOffset, len(staged))
+	for p, offs := range staged {
+		slices.Sort(offs)
+		if eo, ok := p.tracker.PrefixWith(offs); ok {
+			upto[p] = eo
+		}
+	}
+	return upto
 }
 
 // committed makes the offsets of batch's moves done: their transaction
@@ -151,19 +176,12 @@ func (c *Consumer) flushMoves(force bool) {
 // prefixes returns, per partition of batch, the commit point with the
 // batch's offsets counted as done.
 func prefixes(batch []*move) map[string]map[int32]kgo.EpochOffset {
-	staged := map[*partition][]int64{}
-	for _, m := range batch {
-		staged[m.p] = append(staged[m.p], m.offset)
-	}
 	out := map[string]map[int32]kgo.EpochOffset{}
-	for p, offs := range staged {
-		slices.Sort(offs)
-		if eo, ok := p.tracker.PrefixWith(offs); ok {
-			if out[p.tp.topic] == nil {
-				out[p.tp.topic] = map[int32]kgo.EpochOffset{}
-			}
-			out[p.tp.topic][p.tp.partition] = eo
+	for p, eo := range covered(batch) {
+		if out[p.tp.topic] == nil {
+			out[p.tp.topic] = map[int32]kgo.EpochOffset{}
 		}
+		out[p.tp.topic][p.tp.partition] = eo
 	}
 	return out
 }
