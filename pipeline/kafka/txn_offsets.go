@@ -118,8 +118,8 @@ func (g *txnGroup) lookupIDs(ctx context.Context, offsets map[string]map[int32]k
 // in its transactions any more: another producer took its transactional
 // id, another member its instance id, or it lacks the ACL.
 func fatalTxn(err error) bool {
-	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
-		errors.Is(err, kerr.FencedInstanceID) || errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.FencedInstanceID) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed)
 }
 
 // abortTxn ends prod's open transaction with an abort, retrying until it
