@@ -181,7 +181,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stopLoop()
 	<-loopDone
 	c.pool.close()
-	return cmp(c.fenced, failed)
+	return firstOf(c.fenced, failed)
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {

@@ -40,7 +40,7 @@ type mover struct {
 	txn     txnGroup
 	mu      sync.Mutex
 	pending []*move
-	since   time.Time // when the oldest pending move was queued
+	since   time.Time // when the queue was last taken, or filled from empty
 }
 
 // partKey is the context key under which a handler's context carries its
@@ -201,7 +201,7 @@ func (c *Consumer) transact(batch []*move, offsets map[string]map[int32]kgo.Epoc
 	promise := func(_ *kgo.Record, err error) {
 		if err != nil {
 			mu.Lock()
-			failed = cmp(failed, err)
+			failed = firstOf(failed, err)
 			mu.Unlock()
 		}
 	}
@@ -213,7 +213,7 @@ func (c *Consumer) transact(batch []*move, offsets map[string]map[int32]kgo.Epoc
 	}
 	err := prod.Flush(ctx)
 	mu.Lock()
-	err = cmp(err, failed)
+	err = firstOf(err, failed)
 	mu.Unlock()
 	if err == nil {
 		err = c.mover.txn.commitOffsets(ctx, offsets)
@@ -224,8 +224,8 @@ func (c *Consumer) transact(batch []*move, offsets map[string]map[int32]kgo.Epoc
 	return err
 }
 
-// cmp returns a when it is not nil, else b.
-func cmp(a, b error) error {
+// firstOf returns a when it is not nil, else b.
+func firstOf(a, b error) error {
 	if a != nil {
 		return a
 	}
