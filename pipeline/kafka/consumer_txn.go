@@ -2,7 +2,9 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -56,10 +58,24 @@ func (c *Consumer) initTxn(ctx context.Context) error {
 	case err == nil || ctx.Err() != nil:
 		return nil
 	case fatalTxn(err):
-		return fmt.Errorf("group %s, transactional id %s: %w", c.cfg.Group, c.mover.txn.txnID, err)
+		return c.txnFatal(err)
 	}
 	c.log.Warn("initialising the transactional producer failed; the first transaction retries", "err", err)
 	return nil
+}
+
+// txnFatal is the error a fatal transaction error stops the consumer
+// with, saying what to do about it; an authorization failure names the
+// ACLs on the prefix of the group's name (<p>. of <p>.deliver).
+func (c *Consumer) txnFatal(err error) error {
+	err = fmt.Errorf("group %s, transactional id %s: %w", c.cfg.Group, c.mover.txn.txnID, err)
+	switch {
+	case errors.Is(err, kerr.ProducerFenced):
+		return fmt.Errorf("%w: another process writes with the same transactional id; give each process its own --instance-id (or --data-dir)", err)
+	case errors.Is(err, kerr.FencedInstanceID):
+		return fmt.Errorf("%w: another process joined with the same id; give each process its own --instance-id (or --data-dir)", err)
+	}
+	return ExplainAuthorization(err, c.cfg.Group[:strings.LastIndexByte(c.cfg.Group, '.')+1], false)
 }
 
 // commit commits offsets. A plain consumer marks them and commits the

@@ -167,7 +167,7 @@ func (c *Consumer) flushMoves(force bool) {
 		err = aerr
 	}
 	if fatalTxn(err) {
-		c.fail(fmt.Errorf("group %s, transactional id %s: %w: another process writes with the same id", c.cfg.Group, c.mover.txn.txnID, err))
+		c.fail(c.txnFatal(err))
 		return
 	}
 	c.mover.add(batch...) // the next transaction writes them again
