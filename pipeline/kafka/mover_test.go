@@ -12,7 +12,7 @@ import (
 )
 
 // moveCluster returns a kfake cluster with topics in (2 partitions) and
-// out, and n records produced to in.
+// out, and n records produced to in, alternating between its partitions.
 func moveCluster(t *testing.T, n int) (Config, *kgo.Client) {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in", "out"))
@@ -21,7 +21,7 @@ func moveCluster(t *testing.T, n int) (Config, *kgo.Client) {
 	}
 	t.Cleanup(c.Close)
 	kc := Config{Brokers: c.ListenAddrs()}
-	prod, err := kc.NewClient()
+	prod, err := kc.NewClient(kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
