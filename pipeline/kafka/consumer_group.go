@@ -124,7 +124,9 @@ func (c *Consumer) offsetsOf(ps []*partition) map[string]map[int32]kgo.EpochOffs
 // commit at a time and only when one moved: the done prefix is committed
 // within markEvery plus a commit's round trip, which bounds what a crash
 // repeats beyond the work in flight. kgo's autocommit, every commitEvery
-// (its smallest interval), is the fallback for a commit that failed.
+// (its smallest interval), is the fallback for a commit that failed; a
+// transactional consumer has none, and retries a failed commit's offsets
+// with its next commit instead (see Consumer.commit).
 const (
 	markEvery   = 20 * time.Millisecond
 	commitEvery = 100 * time.Millisecond
