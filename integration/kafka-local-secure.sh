@@ -78,8 +78,8 @@ secure_acls() {
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \
     --allow-principal "User:${SECURE_USER}" --resource-pattern-type prefixed "${args[@]}" \
     --operation Read --operation Describe >>"${log}" 2>&1 || { cat "${log}" >&2; die "adding the group ACLs failed"; }
-  # Ingest and fanout write in transactions, with ids <p>.ingest.<instance> and
-  # <p>.fanout.<instance>.
+  # Ingest, fanout, deliver and retry write in transactions, with ids
+  # <p>.<stage>.<instance>; hookpipe replay with <p>.replay.<name>.
   args=()
   for prefix in hookpipe. it- bench-; do args+=(--transactional-id "${prefix}"); done
   run_tool org.apache.kafka.tools.AclCommand --bootstrap-server "${bs}" --add --force \

@@ -19,8 +19,10 @@ import (
 // It returns an error only when it gave up because ctx ended (revoke,
 // partition loss, shutdown past the grace period); the offset then stays
 // uncommitted and the record is read again by whoever owns the partition
-// next. A Handler must therefore retry transient failures itself. Handlers
-// run concurrently, many per partition.
+// next. A Handler must therefore retry transient failures itself. A
+// handler of a transactional consumer that moved its record with Move
+// returns Move's ErrMoved: the offset is then committed with the move's
+// transaction. Handlers run concurrently, many per partition.
 type Handler func(ctx context.Context, r *kgo.Record) error
 
 // Consumer runs a consumer group whose records are handled concurrently.
@@ -52,6 +54,14 @@ type Consumer struct {
 	joined  atomic.Bool // the group assigned this member at least once
 	change  sync.Mutex  // serialises route changes
 	fenced  error       // set by pollLoop when another member took our instance id
+
+	// Of a transactional consumer only (see Move):
+	mover    *mover
+	commitMu sync.Mutex                           // one commit or transaction at a time
+	unsent   map[string]map[int32]kgo.EpochOffset // a failed commit's offsets; guarded by commitMu
+	failed   atomic.Pointer[error]                // a transaction's fatal error
+	stopPoll context.CancelFunc                   // ends pollLoop on a fatal error
+	stopped  <-chan struct{}                      // closed when Run's context ends
 }
 
 // Joined reports whether the consumer has joined its group (and been
@@ -103,6 +113,10 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 		return nil, fmt.Errorf("consumer %s: %w", cfg.Group, err)
 	}
 	c.cl = cl
+	if err := c.newMover(); err != nil {
+		cl.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -112,8 +126,6 @@ func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
 		kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(c.fetchMaxBytes()),
-		kgo.AutoCommitMarks(),
-		kgo.AutoCommitInterval(commitEvery), // markLoop commits sooner; this is its fallback
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.KeepControlRecords(), // so that commits pass transaction markers
 		// A crashed member holds its partitions until its session
@@ -126,6 +138,7 @@ func (c *Consumer) clientOpts(topics []string) []kgo.Opt {
 		kgo.OnPartitionsRevoked(c.revoked),
 		kgo.OnPartitionsLost(c.lost),
 	}
+	opts = append(opts, c.commitOpts()...)
 	if id := c.cfg.Kafka.InstanceID; id != "" {
 		opts = append(opts, kgo.InstanceID(id))
 	}
@@ -147,15 +160,36 @@ func (c *Consumer) fetchMaxBytes() int32 {
 // Run consumes until ctx ends, then stops reading, lets in-flight work
 // finish (up to Grace), commits the done prefix of every partition, leaves
 // the group and returns nil. It returns an error when the member was
-// fenced: another process joined the group with the same instance id (its
-// partitions are then that process's, and nothing is committed).
+// fenced: another process joined the group with the same instance id, or
+// another producer took its transactional id (its partitions are then
+// that process's, and nothing more is committed).
 func (c *Consumer) Run(ctx context.Context) error {
 	defer c.cl.Close()
-	go c.markLoop(ctx)
-	c.pollLoop(ctx)
-	c.release(c.takeAll(), c.cfg.Grace, c.fenced == nil)
+	if c.mover != nil {
+		defer c.mover.txn.prod.Close()
+	}
+	if err := c.initTxn(ctx); err != nil {
+		return err
+	}
+	c.stopped = ctx.Done()
+	pctx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	c.stopPoll = stopPoll
+	// A transactional consumer's moves are written by markLoop: it runs
+	// until the in-flight work settled and the last commit was made.
+	loopCtx, stopLoop := ctx, context.CancelFunc(func() {})
+	if c.mover != nil {
+		loopCtx, stopLoop = context.WithCancel(context.Background())
+	}
+	loopDone := make(chan struct{})
+	go func() { c.markLoop(loopCtx); close(loopDone) }()
+	c.pollLoop(pctx)
+	failed := c.failure()
+	c.release(c.takeAll(), c.cfg.Grace, c.fenced == nil && failed == nil)
+	stopLoop()
+	<-loopDone
 	c.pool.close()
-	return c.fenced
+	return firstOf(c.fenced, failed)
 }
 
 func (c *Consumer) pollLoop(ctx context.Context) {

@@ -98,6 +98,12 @@ type ConsumerConfig struct {
 	// Dynamic allows a consumer with no routes yet: routes come and go
 	// at run time (AddRoute, RemoveRoute, ReplaceRoute).
 	Dynamic bool
+	// TransactionalID, when set, makes the consumer transactional: its
+	// handlers may call Move, whose records are written in transactions
+	// with the id that also commit the group's offsets (see Move), and
+	// every offset commit, plain or in a transaction, is made by the
+	// consumer itself one at a time.
+	TransactionalID string
 }
 
 // fill applies the defaults and checks the routes.

@@ -40,7 +40,11 @@ func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string]
 // lost abandons the lost partitions' work at once; their offsets cannot be
 // committed any more, so the new owner reads them again.
 func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	c.release(c.take(lost), 0, false)
+	ps := c.take(lost)
+	for _, p := range ps {
+		p.lost.Store(true)
+	}
+	c.release(ps, 0, false)
 	c.log.Warn("partitions lost", "partitions", lost)
 }
 
@@ -72,26 +76,35 @@ func (c *Consumer) takeAll() []*partition {
 }
 
 // release stops starting the partitions' records, waits up to grace for
-// in-flight work, cancels what is left, and, when commit is set, marks and
-// commits each partition's done prefix synchronously.
+// in-flight work, cancels what is left, and, when commit is set, writes
+// the pending moves (of a transactional consumer) and commits each
+// partition's done prefix synchronously.
 func (c *Consumer) release(ps []*partition, grace time.Duration, commit bool) {
 	if len(ps) == 0 {
 		return
 	}
 	settle(ps, grace)
+	defer func() {
+		for _, p := range ps {
+			p.lost.Store(true) // no move of it may be committed from now on
+		}
+	}()
 	if !commit {
 		return
 	}
-	c.mark(ps)
+	if c.mover != nil {
+		c.flushMoves(true) // the moves of ps go with the offsets before them
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
+	if err := c.commit(ctx, c.offsetsOf(ps), ps); err != nil {
 		c.log.Warn("commit on release failed; uncommitted records will be delivered again", "err", err)
 	}
 }
 
-// mark marks the commit points that moved for the given partitions.
-func (c *Consumer) mark(ps []*partition) (moved bool) {
+// offsetsOf returns the commit points that moved for the given
+// partitions; nil when none did.
+func (c *Consumer) offsetsOf(ps []*partition) map[string]map[int32]kgo.EpochOffset {
 	var offsets map[string]map[int32]kgo.EpochOffset
 	for _, p := range ps {
 		eo, moved := p.tracker.Committable()
@@ -106,17 +119,16 @@ func (c *Consumer) mark(ps []*partition) (moved bool) {
 		}
 		offsets[p.tp.topic][p.tp.partition] = eo
 	}
-	if offsets != nil {
-		c.cl.MarkCommitOffsets(offsets)
-	}
-	return offsets != nil
+	return offsets
 }
 
 // markEvery is how often moved commit points are marked and committed, one
 // commit at a time and only when one moved: the done prefix is committed
 // within markEvery plus a commit's round trip, which bounds what a crash
 // repeats beyond the work in flight. kgo's autocommit, every commitEvery
-// (its smallest interval), is the fallback for a commit that failed.
+// (its smallest interval), is the fallback for a commit that failed; a
+// transactional consumer has none, and retries a failed commit's offsets
+// with its next commit instead (see Consumer.commit).
 const (
 	markEvery   = 20 * time.Millisecond
 	commitEvery = 100 * time.Millisecond
@@ -124,7 +136,8 @@ const (
 
 // markLoop marks and commits moved commit points every markEvery. It
 // visits only the partitions whose commit point moved, so an idle consumer
-// costs nothing however many partitions it owns.
+// costs nothing however many partitions it owns. A transactional
+// consumer's loop first writes the due moves in a transaction.
 func (c *Consumer) markLoop(ctx context.Context) {
 	t := time.NewTicker(markEvery)
 	defer t.Stop()
@@ -135,8 +148,11 @@ func (c *Consumer) markLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		if c.mover != nil {
+			c.flushMoves(false)
+		}
 		buf = c.dirty.take(buf)
-		if len(buf) == 0 {
+		if len(buf) == 0 && c.mover == nil {
 			continue
 		}
 		live := buf[:0]
@@ -145,10 +161,12 @@ func (c *Consumer) markLoop(ctx context.Context) {
 				live = append(live, p)
 			}
 		}
-		if c.mark(live) {
-			if err := c.cl.CommitMarkedOffsets(ctx); err != nil && ctx.Err() == nil {
-				c.log.Debug("commit failed; autocommit retries it", "err", err)
+		if offsets := c.offsetsOf(live); offsets != nil || c.mover != nil {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := c.commit(cctx, offsets, nil); err != nil && ctx.Err() == nil {
+				c.log.Debug("commit failed; it is retried", "err", err)
 			}
+			cancel()
 		}
 		clear(buf)
 	}

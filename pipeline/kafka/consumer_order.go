@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -187,14 +188,16 @@ func (p *partition) keyDone(key []byte) bool {
 }
 
 // settled updates p for the outcome of r's handler: a RetryAt keeps r
-// waiting in p; a done record of a KeyOrdered route passes its key on. A
-// handler that gave up (its context ended) leaves its key busy: the
-// partition is being released. Called with l.mu held.
+// waiting in p; a done or moved (ErrMoved) record of a KeyOrdered route
+// passes its key on: its delivery attempts are over, and the move's
+// transaction does not hold the device back. A handler that gave up (its
+// context ended) leaves its key busy: the partition is being released.
+// Called with l.mu held.
 func (l *lane) settled(p *partition, r *kgo.Record, err error) {
 	if p.gone.Load() {
 		return
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrMoved) {
 		if at, ok := retryTime(err); ok {
 			l.retryLater(p, r, at)
 		}

@@ -28,13 +28,15 @@ type partition struct {
 	holding
 
 	gone     atomic.Bool // stop began; set under the lane's lock
+	lost     atomic.Bool // lost, or released: its moves can no longer be committed here
 	dirty    atomic.Bool // in the consumer's dirty list
 	inflight sync.WaitGroup
 }
 
 func newPartition(l *lane, tp topicPartition) *partition {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), ctx: ctx, cancel: cancel}
+	p := &partition{lane: l, tp: tp, tracker: NewOffsetTracker()}
+	p.ctx, p.cancel = context.WithCancel(context.WithValue(context.Background(), partKey{}, p))
+	return p
 }
 
 // push queues records (in offset order), pauses the partition's fetching
@@ -86,10 +88,12 @@ func (p *partition) due() {
 
 // finish records the outcome of one handler: a nil error makes the offset
 // done (and passes a KeyOrdered route's key on), a RetryAt holds the
-// record until its time. It gives the slot back and starts what may start
-// now.
+// record until its time, and ErrMoved leaves the offset to the move's
+// transaction (see Move). It gives the slot back and starts what may
+// start now.
 func (p *partition) finish(r *kgo.Record, err error) {
 	l := p.lane
+	// A moved record's offset is made done by its transaction.
 	if err == nil && p.tracker.Done(r.Offset) && !p.dirty.Swap(true) {
 		l.c.dirty.add(p)
 	}

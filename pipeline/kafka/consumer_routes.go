@@ -144,8 +144,10 @@ func (c *Consumer) checkFree(topics []string) error {
 	return nil
 }
 
-// commitLane marks and commits the done prefix of l's partitions; a
-// failed commit is logged (autocommit retries it).
+// commitLane commits the done prefix of l's partitions, after writing the
+// pending moves of a transactional consumer (so that the moves of l's
+// settled records go with the offsets before them); a failed commit is
+// logged and retried with the next one.
 func (c *Consumer) commitLane(ctx context.Context, l *lane) {
 	c.mu.Lock()
 	var ps []*partition
@@ -155,10 +157,11 @@ func (c *Consumer) commitLane(ctx context.Context, l *lane) {
 		}
 	}
 	c.mu.Unlock()
-	if c.mark(ps) {
-		if err := c.cl.CommitMarkedOffsets(ctx); err != nil {
-			c.log.Warn("commit before a route change failed; autocommit retries it", "route", l.name, "err", err)
-		}
+	if c.mover != nil {
+		c.flushMoves(true)
+	}
+	if err := c.commit(ctx, c.offsetsOf(ps), nil); err != nil {
+		c.log.Warn("commit before a route change failed; it is retried with the next commit", "route", l.name, "err", err)
 	}
 }
 

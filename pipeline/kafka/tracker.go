@@ -116,3 +116,24 @@ func (t *OffsetTracker) Pending() int {
 	defer t.mu.Unlock()
 	return len(t.entries) - t.head
 }
+
+// PrefixWith returns the commit point the partition would have if the
+// offsets in staged (ascending) were done too, without recording them: a
+// transaction commits it with the staged offsets' output, and calls Done
+// for them once it committed. ok is false when nothing would be
+// committable.
+func (t *OffsetTracker) PrefixWith(staged []int64) (eo kgo.EpochOffset, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	eo, j := t.commit, 0
+	for _, e := range t.entries[t.head:] {
+		for j < len(staged) && staged[j] < e.offset {
+			j++
+		}
+		if !e.done && (j == len(staged) || staged[j] != e.offset) {
+			break
+		}
+		eo = kgo.EpochOffset{Epoch: e.epoch, Offset: e.offset + 1}
+	}
+	return eo, eo.Offset >= 0
+}

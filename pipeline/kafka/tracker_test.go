@@ -107,3 +107,29 @@ func BenchmarkOffsetTracker(b *testing.B) {
 		}
 	}
 }
+
+// PrefixWith counts staged offsets as done without recording them: the
+// prefix passes staged offsets and done ones, and stops at the first that
+// is neither.
+func TestTrackerPrefixWith(t *testing.T) {
+	tr := NewOffsetTracker()
+	for o := int64(10); o < 16; o++ {
+		tr.Add(o, 3)
+	}
+	if _, ok := tr.PrefixWith([]int64{11}); ok {
+		t.Fatal("prefix with offset 10 neither done nor staged: want none")
+	}
+	tr.Done(10)
+	tr.Done(12)
+	for _, c := range []struct {
+		staged []int64
+		want   int64
+	}{{nil, 11}, {[]int64{11}, 13}, {[]int64{11, 13, 14}, 15}, {[]int64{13}, 11}, {[]int64{11, 13, 14, 15}, 16}} {
+		if eo, ok := tr.PrefixWith(c.staged); !ok || eo.Offset != c.want || eo.Epoch != 3 {
+			t.Errorf("PrefixWith(%v) = %v, %v; want offset %d", c.staged, eo, ok, c.want)
+		}
+	}
+	if eo, _ := tr.Committable(); eo.Offset != 11 {
+		t.Errorf("PrefixWith recorded something: committable %d, want 11", eo.Offset)
+	}
+}

@@ -27,7 +27,10 @@ type Config struct {
 	Topics pipeline.Topics
 	// Kafka makes the stage's group client.
 	Kafka kafka.Config
-	// Producer writes retry and DLQ records; shared by the process.
+	// Producer writes the retry and DLQ records of a worker used without
+	// its stage (unit tests). A stage writes them in its own transactions
+	// (transactional id <p>.deliver.<instance> or <p>.retry.<instance>),
+	// which also commit its group's offsets.
 	Producer *kgo.Client
 	// Metrics records outcomes per connector; may be nil.
 	Metrics *metrics.Metrics
@@ -48,7 +51,15 @@ type Config struct {
 	Health *health.Health
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+
+	mover *moverRef // set by newStage for the workers it builds
 }
+
+// moverRef holds a stage's transactional consumer for its workers: routes
+// are built before the consumer that runs them exists, and again by Apply
+// after. It is set before the consumer runs, so handlers read it without
+// a lock.
+type moverRef struct{ c *kafka.Consumer }
 
 // Stage is a running deliver or retry stage for all connectors of a
 // process.
@@ -115,10 +126,14 @@ func enabled(cs []*pipeline.Connector) []*pipeline.Connector {
 	return out
 }
 
+// newStage makes the stage's transactional consumer over the routes that
+// build makes for each enabled connector; the workers move records through
+// it (see moverRef), including those of routes built later by Apply.
 func newStage(name string, cfg Config, group string, build func(Config, *pipeline.Connector, *kafka.Route) kafka.Route) (*Stage, error) {
 	if cfg.Transports == nil {
 		cfg.Transports = NewTransports()
 	}
+	cfg.mover = &moverRef{}
 	s := &Stage{name: name, cfg: cfg, build: build, routes: map[string]routed{}}
 	var routes []kafka.Route
 	grace := time.Duration(0)
@@ -136,10 +151,12 @@ func newStage(name string, cfg Config, group string, build func(Config, *pipelin
 		Grace:            grace,
 		Logger:           logger(cfg),
 		Dynamic:          true,
+		TransactionalID:  cfg.Kafka.TransactionalID(cfg.Topics.Prefix + "." + name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	cfg.mover.c = c
 	s.consumer = c
 	return s, nil
 }

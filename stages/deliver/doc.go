@@ -4,7 +4,9 @@
 // many requests in flight per partition, and settle every record in exactly
 // one of three acknowledged ways before its offset may be committed:
 // delivered (a 2xx), moved to the next retry tier, or moved to the DLQ for
-// being older than the connector's max_age.
+// being older than the connector's max_age. Moves are exactly once: the
+// stage writes them in its own Kafka transactions, which also commit the
+// group's offsets past them (kafka.Consumer.Move).
 //
 // Retry is not a package of its own because it is the same stage as
 // deliver over other topics: NewDeliver and NewRetry build one Stage type

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -21,7 +22,8 @@ type worker struct {
 	conn     *pipeline.Connector
 	topics   pipeline.Topics
 	sender   *Sender
-	producer *kgo.Client
+	producer *kgo.Client // writes moves when mover is nil
+	mover    *moverRef   // the stage's consumer, once made; nil without a stage
 	metrics  *metrics.ConnectorMetrics
 	log      *slog.Logger
 	tiers    map[string]int // topic → tier; -1 is the main topic
@@ -43,6 +45,7 @@ func newWorker(cfg Config, c *pipeline.Connector) *worker {
 		topics:   cfg.Topics,
 		sender:   NewSender(c, cfg.Version, client),
 		producer: cfg.Producer,
+		mover:    cfg.mover,
 		metrics:  cfg.Metrics.Connector(c.Name),
 		log:      logger(cfg).With("connector", c.Name),
 		tiers:    make(map[string]int),
@@ -87,8 +90,10 @@ func (w *worker) dueAt(r *kgo.Record) time.Time {
 
 // handle settles one record: an expired event goes to the DLQ unsent; else
 // it is POSTed, and a failure moves it to the next retry tier. It returns
-// nil once the outcome is acknowledged (by the endpoint or by Kafka). For
-// a connector ordered by device, a failure in the main topic is retried in
+// nil once the endpoint acknowledged r (a 2xx), and kafka.ErrMoved for a
+// move: r is acknowledged when the stage's transaction that writes the
+// move and commits r's offset commits (see kafka.Consumer.Move). For a
+// connector ordered by device, a failure in the main topic is retried in
 // place instead (kafka.RetryAt): the record is not acknowledged, and its
 // device's later events wait behind it.
 func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
@@ -96,11 +101,11 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 	if age := time.Since(meta.IngestTime); age >= w.conn.Retry.MaxAge {
 		w.release(r)
 		reason := fmt.Sprintf("expired: ingested %s ago, max_age %s, after %d attempts", age.Round(time.Second), w.conn.Retry.MaxAge, meta.Attempts)
-		if err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason); err != nil {
-			return err
+		err := w.produce(ctx, w.topics.DLQ(w.conn.Name), r, meta, reason)
+		if err == nil || errors.Is(err, kafka.ErrMoved) {
+			w.metrics.Expired()
 		}
-		w.metrics.Expired()
-		return nil
+		return err
 	}
 	w.metrics.InFlight(1)
 	res := w.sender.SendEvent(ctx, meta.EventID, r.Value)
@@ -121,11 +126,11 @@ func (w *worker) handle(ctx context.Context, r *kgo.Record) error {
 		return w.retryInPlace(r, meta)
 	}
 	next := w.conn.Retry.Tier(w.tiers[r.Topic])
-	if err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, ""); err != nil {
-		return err
+	err := w.produce(ctx, w.topics.Retry(w.conn.Name, next), r, meta, "")
+	if err == nil || errors.Is(err, kafka.ErrMoved) {
+		w.metrics.Retried(next)
 	}
-	w.metrics.Retried(next)
-	return nil
+	return err
 }
 
 // retryInPlace is a failure of an ordered connector's event: the event
@@ -145,8 +150,15 @@ func (w *worker) retryInPlace(r *kgo.Record, meta pipeline.Meta) error {
 	return kafka.RetryAt(at)
 }
 
-// produce writes r's body to topic with meta's headers and waits for Kafka
-// to acknowledge it, retrying until it is acknowledged or ctx ends.
+// produce moves r's body to topic with meta's headers: it queues the move
+// for the stage's next transaction, which also commits r's offset, and
+// returns kafka.ErrMoved (see kafka.Consumer.Move). A worker without a
+// stage (unit tests) writes with its producer instead and returns nil once
+// Kafka acknowledged the record, at least once.
 func (w *worker) produce(ctx context.Context, topic string, r *kgo.Record, meta pipeline.Meta, reason string) error {
-	return kafka.ProduceAcked(ctx, w.producer, w.log, meta.Record(topic, r.Key, r.Value, reason))
+	out := meta.Record(topic, r.Key, r.Value, reason)
+	if w.mover != nil && w.mover.c != nil {
+		return w.mover.c.Move(ctx, r, out)
+	}
+	return kafka.ProduceAcked(ctx, w.producer, w.log, out)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -63,8 +64,8 @@ func (s *Stage) fetchErr(fs kgo.Fetches) error {
 }
 
 // transact writes the bodies of fs's events and commits them with the
-// offsets in one transaction. A failed or aborted transaction is logged
-// and aborted; the session then rewinds to the committed offsets and the
+// offsets in one transaction, once Kafka acknowledged every body. A body
+// Kafka refused, or a failed transaction, is logged and aborted; the session then rewinds to the committed offsets and the
 // batch is read again. The commit is not bound to the stage's context:
 // cancelling it midway would leave its outcome unknown.
 func (s *Stage) transact(ctx context.Context, fs kgo.Fetches) error {
@@ -79,10 +80,22 @@ func (s *Stage) transact(ctx context.Context, fs kgo.Fetches) error {
 	fs.EachRecord(func(r *kgo.Record) {
 		outs, owners = s.outputs(r, outs, owners)
 	})
-	for _, out := range outs {
-		s.sess.Produce(endCtx, out, nil)
+	var refused atomic.Bool
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			refused.Store(true)
+		}
 	}
-	committed, err := s.sess.End(endCtx, kgo.TryCommit)
+	for _, out := range outs {
+		s.sess.Produce(endCtx, out, promise)
+	}
+	// A body kgo gave up on must abort the transaction: End would commit
+	// the offsets past it without it.
+	try := kgo.TryCommit
+	if err := s.sess.Client().Flush(endCtx); err != nil || refused.Load() {
+		try = kgo.TryAbort
+	}
+	committed, err := s.sess.End(endCtx, try)
 	switch {
 	case errors.Is(err, kerr.ProducerFenced):
 		return fmt.Errorf("fanout: %s: %w: another process writes with the same transactional id", s.identity, err)

@@ -48,14 +48,20 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 // acknowledged until then).
 //
 // With an empty Selection it replays every dead letter the group
-// <p>.replay.<name> has not yet replayed. A record's offset is committed
-// only after Kafka acknowledged its copy on the main topic, so an
-// interrupted replay resumes where it stopped and never loses one; it may
-// copy a record twice, which receivers deduplicate by eventId.
+// <p>.replay.<name> has not yet replayed: the copies of each poll's dead
+// letters and the group's offsets past them are committed in one Kafka
+// transaction, so an interrupted replay resumes where it stopped and
+// copies each dead letter exactly once. The dead letters stay in the DLQ
+// (until its retention); the group's offsets mark them replayed.
 //
 // With a Selection it reads the DLQ from the first record that can match
-// (by time) to its end, outside the group, copies the matching ones and
-// commits nothing: running it twice replays the same dead letters twice.
+// (by time) to its end, outside the group, and copies the matching ones,
+// each poll's copies in one transaction (all visible or none); it commits
+// no offsets: running it twice replays the same dead letters twice.
+//
+// Both read the DLQ read_committed, and write with the transactional id
+// <p>.replay.<name>, so a replay fences a crashed or concurrent replay of
+// the same connector.
 func Replay(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Idle <= 0 {
 		cfg.Idle = 30 * time.Second
@@ -68,30 +74,32 @@ func Replay(ctx context.Context, cfg Config) (Result, error) {
 	}
 	dlq := cfg.Topics.DLQ(cfg.Connector)
 	group := cfg.Topics.ReplayGroup(cfg.Connector)
-	cl, err := cfg.Kafka.NewClient(
+	opts, err := cfg.Kafka.Options(append(append(readOpts(), txnOpts(cfg)...),
 		kgo.ConsumerGroup(group), kgo.ConsumeTopics(dlq),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit(),
-	)
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {
 		return Result{DryRun: cfg.DryRun}, err
 	}
-	defer cl.Close()
-	left, err := remaining(ctx, kadm.NewClient(cl), group, dlq)
+	sess, err := kgo.NewGroupTransactSession(opts...)
 	if err != nil {
 		return Result{DryRun: cfg.DryRun}, err
 	}
-	return copyUntil(ctx, cl, cfg, left, nil, func(recs []*kgo.Record) error {
+	defer sess.Close()
+	left, err := remaining(ctx, kadm.NewClient(sess.Client()), group, dlq)
+	if err != nil {
+		return Result{DryRun: cfg.DryRun}, err
+	}
+	return copyUntil(ctx, sess, cfg, left, nil, func(recs []*kgo.Record) error {
 		if cfg.DryRun {
 			return nil
 		}
-		if err := produceCopies(ctx, cl, cfg, recs); err != nil {
-			return err
-		}
-		if err := cl.CommitRecords(ctx, recs...); err != nil {
-			return fmt.Errorf("commit replayed records: %w", err)
-		}
-		return nil
+		return copyInTxn(ctx, sess, cfg, recs)
 	})
+}
+
+// poller is what copyUntil reads from: a client or a transact session.
+type poller interface {
+	PollFetches(ctx context.Context) kgo.Fetches
 }
 
 // remaining returns, per partition of the DLQ with records the group has
@@ -127,7 +135,7 @@ func remaining(ctx context.Context, adm *kadm.Client, group, dlq string) (map[in
 // copyUntil polls records until every partition in left reached its end,
 // keeps those keep accepts (all when keep is nil) and hands each poll's to
 // copyBatch, counting them once copyBatch returned nil.
-func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]int64, keep func(*kgo.Record) bool, copyBatch func([]*kgo.Record) error) (Result, error) {
+func copyUntil(ctx context.Context, cl poller, cfg Config, left map[int32]int64, keep func(*kgo.Record) bool, copyBatch func([]*kgo.Record) error) (Result, error) {
 	n := Result{DryRun: cfg.DryRun}
 	for len(left) > 0 {
 		pctx, cancel := context.WithTimeout(ctx, cfg.Idle)
@@ -143,11 +151,11 @@ func copyUntil(ctx context.Context, cl *kgo.Client, cfg Config, left map[int32]i
 		if len(recs) == 0 {
 			return n, fmt.Errorf("no record for %s, %d partition(s) not at their end", cfg.Idle, len(left))
 		}
-		picked := pick(recs, keep)
+		picked, read := pick(recs, keep)
 		if err := copyBatch(picked); err != nil {
 			return n, err
 		}
-		n.add(picked, len(recs))
+		n.add(picked, read)
 		for _, r := range recs {
 			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
 				delete(left, r.Partition)
@@ -165,27 +173,6 @@ func fetchError(fs kgo.Fetches) error {
 		}
 	})
 	return first
-}
-
-// produceCopies writes recs to the main topic with a fresh ingest time and
-// no attempts, and waits until Kafka acknowledged every copy
-// (kafka.ProduceAcked retries failed writes until ctx ends).
-func produceCopies(ctx context.Context, cl *kgo.Client, cfg Config, recs []*kgo.Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	now := time.Now()
-	topic := cfg.Topics.Connector(cfg.Connector)
-	outs := make([]*kgo.Record, len(recs))
-	for i, r := range recs {
-		m := pipeline.ReadMeta(r)
-		fresh := pipeline.Meta{IngestTime: now, EventID: m.EventID, EventType: m.EventType}
-		outs[i] = fresh.Record(topic, r.Key, r.Value, "")
-	}
-	if err := kafka.ProduceAcked(ctx, cl, cfg.logger(), outs...); err != nil {
-		return fmt.Errorf("write to %s: %w", topic, err)
-	}
-	return nil
 }
 
 func (cfg Config) logger() *slog.Logger {

@@ -101,7 +101,8 @@ func TestReplayCopiesEachDeadLetterOnce(t *testing.T) {
 }
 
 // A replay that cannot write its copies commits nothing: it ends with an
-// error when ctx does, and the next replay copies every dead letter.
+// error (its transaction aborted), and the next replay copies every dead
+// letter.
 func TestReplayCommitsOnlyAcknowledgedCopies(t *testing.T) {
 	c, kc := newBroker(t)
 	deadLetters(t, kc, 0, 12)
@@ -119,4 +120,32 @@ func TestReplayCommitsOnlyAcknowledgedCopies(t *testing.T) {
 		t.Fatalf("replay after writes work again: %d, %v; want 12", n, err)
 	}
 	kafkatest.ReadN(t, kc.Brokers, 12, topics.Connector("c"))
+}
+
+// A selected replay whose write partly fails makes nothing of that batch
+// visible: the first produce request is refused, the transaction aborts,
+// and a read_committed reader of the main topic finds no copy; the next
+// replay copies every selected dead letter once.
+func TestReplaySelectionAllOrNothing(t *testing.T) {
+	c, kc := newBroker(t)
+	deadLetters(t, kc, 0, 12)
+	cfg := config(kc)
+	cfg.Selection = Selection{EventTypes: []string{"touch"}}
+	stop := kafkatest.RefuseProduce(c, kerr.InvalidRecord, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if res, err := Replay(ctx, cfg); err == nil || res.Replayed != 0 {
+		t.Fatalf("replay with a refused write: %+v, %v; want 0 and an error", res, err)
+	}
+	stop()
+	if res, err := Replay(ctx, cfg); err != nil || res.Replayed != 12 {
+		t.Fatalf("replay after writes work again: %+v, %v; want 12", res, err)
+	}
+	seen := map[string]int{}
+	for _, r := range kafkatest.ReadN(t, kc.Brokers, 12, topics.Connector("c")) {
+		seen[pipeline.ReadMeta(r).EventID]++
+	}
+	if len(seen) != 12 {
+		t.Fatalf("main topic holds %d distinct copies, want 12 once each: %v", len(seen), seen)
+	}
 }

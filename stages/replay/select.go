@@ -59,19 +59,20 @@ func (s Selection) Match(m pipeline.Meta) bool {
 	return true
 }
 
-// pick returns the records of recs that keep accepts; recs itself when
-// keep is nil.
-func pick(recs []*kgo.Record, keep func(*kgo.Record) bool) []*kgo.Record {
-	if keep == nil {
-		return recs
-	}
-	var out []*kgo.Record
+// pick returns the dead letters of recs that keep accepts (all when keep
+// is nil), and how many dead letters recs holds: transaction markers are
+// neither.
+func pick(recs []*kgo.Record, keep func(*kgo.Record) bool) (out []*kgo.Record, read int) {
 	for _, r := range recs {
-		if keep(r) {
+		if r.Attrs.IsControl() {
+			continue
+		}
+		read++
+		if keep == nil || keep(r) {
 			out = append(out, r)
 		}
 	}
-	return out
+	return out, read
 }
 
 // Result says what a replay did, or would do in a dry run.
@@ -114,7 +115,8 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 // replaySelection reads the DLQ outside any group, from the first offset
 // whose DLQ time is at or after Since (an event is dead-lettered after it
 // was ingested, so no earlier record can match) to the end offsets read at
-// the start, and copies the records the selection matches.
+// the start, and copies the records the selection matches, each poll's in
+// one transaction.
 func replaySelection(ctx context.Context, cfg Config) (Result, error) {
 	dlq := cfg.Topics.DLQ(cfg.Connector)
 	probe, err := cfg.Kafka.NewClient()
@@ -126,11 +128,16 @@ func replaySelection(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil || len(left) == 0 {
 		return Result{DryRun: cfg.DryRun, ByType: map[string]int{}}, err
 	}
-	cl, err := cfg.Kafka.NewClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{dlq: from}))
+	cl, err := cfg.Kafka.NewClient(append(readOpts(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{dlq: from}))...)
 	if err != nil {
 		return Result{DryRun: cfg.DryRun}, err
 	}
 	defer cl.Close()
+	prod, err := cfg.Kafka.NewClient(txnOpts(cfg)...)
+	if err != nil {
+		return Result{DryRun: cfg.DryRun}, err
+	}
+	defer prod.Close()
 	ends := maps.Clone(left)
 	keep := func(r *kgo.Record) bool {
 		return r.Offset < ends[r.Partition] && cfg.Selection.Match(pipeline.ReadMeta(r))
@@ -139,7 +146,10 @@ func replaySelection(ctx context.Context, cfg Config) (Result, error) {
 		if cfg.DryRun {
 			return nil
 		}
-		return produceCopies(ctx, cl, cfg, recs)
+		if len(recs) == 0 {
+			return nil
+		}
+		return writeInTxn(ctx, prod, cfg, recs)
 	})
 }
 

@@ -8,12 +8,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ReadN reads topics from their start on brokers until it has n records,
-// and fails t unless it gets exactly n within 20 seconds.
+// ReadN reads topics from their start on brokers, read_committed (as
+// hookpipe's stages read), until it has n records, and fails t unless it
+// gets exactly n within 20 seconds.
 func ReadN(t testing.TB, brokers []string, n int, topics ...string) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topics...),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}
