@@ -75,6 +75,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	c.pool.jobs = make(chan job)
 	c.slots.max = int64(cfg.MaxInFlightTotal)
+	if len(cfg.Routes) > 1 {
+		c.slots.reserve = int64(cfg.MaxInFlightTotal / len(cfg.Routes))
+	}
 	c.gate.max = int64(cfg.MaxQueuedTotal)
 	c.gate.room = make(chan struct{}, 1)
 	var topics []string

@@ -20,11 +20,12 @@ type partition struct {
 	ctx    context.Context // handlers' context; cancelled on stop
 	cancel context.CancelFunc
 
-	queue  []*kgo.Record // pushed, not yet started
-	paused bool          // fetching paused because the queue is full
-	listed bool          // in the lane's startable list
-	next   *partition    // in the lane's startable list
-	timer  *time.Timer   // set while the head waits to be due
+	queue   []*kgo.Record // pushed, not yet started
+	paused  bool          // fetching paused because the queue is full
+	counted bool          // the queue is counted in the consumer's gate
+	listed  bool          // in the lane's startable list
+	next    *partition    // in the lane's startable list
+	timer   *time.Timer   // set while the head waits to be due
 
 	gone     atomic.Bool // stop began; set under the lane's lock
 	dirty    atomic.Bool // in the consumer's dirty list
@@ -33,7 +34,7 @@ type partition struct {
 
 func newPartition(l *lane, tp topicPartition) *partition {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), ctx: ctx, cancel: cancel}
+	return &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), ctx: ctx, cancel: cancel, counted: true}
 }
 
 // push queues records (in offset order), pauses the partition's fetching
@@ -60,18 +61,37 @@ func (p *partition) push(recs []*kgo.Record) {
 			l.c.dirty.add(p)
 		}
 	}
-	if !p.paused {
+	if p.counted {
 		l.c.gate.add(len(p.queue) - n)
 	}
 	if !p.paused && len(p.queue) >= l.route.MaxQueued {
-		p.paused = true
-		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
+		p.paused = true // bounded by MaxQueued from now on
 		l.c.setPaused(p.tp, true)
 	}
+	l.recount(p)
 	if p.timer == nil {
 		l.enlist(p)
 	}
 	l.pump()
+}
+
+// recount counts p's queue in the consumer's gate, or stops counting it,
+// as its state now requires: the gate bounds only the records that may
+// start soon, so it leaves out a paused partition (its queue is bounded by
+// MaxQueued), one whose head waits to be due, and every partition of a
+// route whose gate refuses. The records left out never hold up polling
+// for the other routes. Called with l.mu held.
+func (l *lane) recount(p *partition) {
+	want := !p.paused && p.timer == nil && !l.blocked && !p.gone.Load()
+	if want == p.counted {
+		return
+	}
+	p.counted = want
+	if want {
+		l.c.gate.add(len(p.queue))
+	} else {
+		l.c.gate.add(-len(p.queue))
+	}
 }
 
 // due runs when the head's due time came: the partition is startable
@@ -80,6 +100,7 @@ func (p *partition) due() {
 	l := p.lane
 	l.mu.Lock()
 	p.timer = nil
+	l.recount(p)
 	if !p.gone.Load() && len(p.queue) > 0 {
 		l.enlist(p)
 	}
@@ -111,9 +132,7 @@ func (p *partition) halt() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.gone.Store(true)
-	if !p.paused {
-		l.c.gate.add(-len(p.queue))
-	}
+	l.recount(p)
 	p.queue = nil
 	if p.timer != nil {
 		p.timer.Stop()
