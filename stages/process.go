@@ -150,9 +150,6 @@ func (p *Process) setup(ctx context.Context) error {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
-	if err := p.setupHealth(); err != nil {
-		return err
-	}
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if p.opts.NoCreateTopics {
 		err := errors.Join(kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions),
@@ -164,6 +161,9 @@ func (p *Process) setup(ctx context.Context) error {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
 	} else if err := kafka.EnsureCompactedTopics(ctx, adm, p.opts.Topics.Compacted(), p.opts.TopicOptions, p.log); err != nil {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	}
+	if err := p.setupHealth(); err != nil { // after the state topic exists: its reader asks for it at once
+		return err
 	}
 	if err := p.adoptOffsets(ctx, adm); err != nil {
 		return err

@@ -1,10 +1,12 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -13,8 +15,11 @@ import (
 )
 
 // EnsureCompactedTopics runs EnsureCompacted for each topic, with the
-// topic's own partition count when it has one.
+// topic's own partition count when it has one, then waits (up to
+// opts.VisibleWithin, default 30s) until the broker lists every one with
+// a leader per partition, so that readers started next find them.
 func EnsureCompactedTopics(ctx context.Context, adm *kadm.Client, topics []pipeline.CompactedTopic, opts TopicOptions, log *slog.Logger) error {
+	parts := make(map[string]int32, len(topics))
 	for _, t := range topics {
 		o := opts
 		if t.Partitions > 0 {
@@ -23,8 +28,10 @@ func EnsureCompactedTopics(ctx context.Context, adm *kadm.Client, topics []pipel
 		if err := EnsureCompacted(ctx, adm, t.Name, o, log); err != nil {
 			return err
 		}
+		parts[t.Name] = 0
 	}
-	return nil
+	_, err := waitVisible(ctx, adm, parts, nil, cmp.Or(opts.VisibleWithin, 30*time.Second))
+	return err
 }
 
 // VerifyCompactedTopics runs VerifyCompacted for each topic and joins
