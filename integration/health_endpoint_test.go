@@ -295,7 +295,7 @@ func TestDisableAfter(t *testing.T) {
 // two processes that each take their share of the connector's partitions.
 func TestRateLimit(t *testing.T) {
 	for _, procs := range []int{1, 2} {
-		t.Run(strconv.Itoa(procs)+" process(es)", func(t *testing.T) {
+		t.Run(strconv.Itoa(procs)+"-processes", func(t *testing.T) { // a name Kafka takes in a topic
 			e := newEnv(t)
 			ep := newEndpoint(t, func(http.ResponseWriter, int) int { return http.StatusOK })
 			e.connector("rl", `url = "`+ep.URL+`"

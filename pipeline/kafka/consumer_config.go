@@ -83,6 +83,10 @@ type ConsumerConfig struct {
 	// group waiting: work still running then is abandoned, and the next
 	// owner does it again. Default 5s.
 	RevokeGrace time.Duration
+	// OnAssignment, when set, is called after partitions were assigned,
+	// revoked or lost, holding no lock of the consumer (it may call
+	// Stats), from the group client's goroutine: it must be quick.
+	OnAssignment func()
 	// Logger logs rebalances and commit errors. Default slog.Default().
 	Logger *slog.Logger
 }

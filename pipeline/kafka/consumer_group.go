@@ -9,6 +9,13 @@ import (
 
 // assigned adds the state of every newly assigned partition.
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.addParts(assigned)
+	c.joined.Store(true)
+	c.log.Debug("partitions assigned", "partitions", assigned)
+	c.assignmentChanged()
+}
+
+func (c *Consumer) addParts(assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for topic, ps := range assigned {
@@ -24,8 +31,13 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 			}
 		}
 	}
-	c.joined.Store(true)
-	c.log.Debug("partitions assigned", "partitions", assigned)
+}
+
+// assignmentChanged calls OnAssignment, holding no lock.
+func (c *Consumer) assignmentChanged() {
+	if c.cfg.OnAssignment != nil {
+		c.cfg.OnAssignment()
+	}
 }
 
 // revoked settles the revoked partitions' in-flight work and commits their
@@ -33,6 +45,7 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	c.release(c.take(revoked), c.cfg.RevokeGrace, true)
 	c.log.Debug("partitions revoked", "partitions", revoked)
+	c.assignmentChanged()
 }
 
 // lost abandons the lost partitions' work at once; their offsets cannot be
@@ -40,6 +53,7 @@ func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string]
 func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.release(c.take(lost), 0, false)
 	c.log.Warn("partitions lost", "partitions", lost)
+	c.assignmentChanged()
 }
 
 func (c *Consumer) take(tps map[string][]int32) []*partition {

@@ -120,6 +120,7 @@ func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Sta
 		MaxInFlightTotal: cfg.MaxInFlightTotal,
 		Grace:            grace,
 		Logger:           logger(cfg),
+		OnAssignment:     cfg.Health.Reshare,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -49,6 +49,22 @@ func (h *Health) Tick(now time.Time) {
 	}
 }
 
+// Reshare sets each connector's rate-limit share from the partitions
+// assigned here now, as Tick does every second: a consumer calls it after
+// every rebalance, so that a process does not send at its old share (or,
+// new, at the whole rate) until the next tick. Safe for concurrent use;
+// a nil *Health does nothing.
+func (h *Health) Reshare() {
+	if h == nil || len(h.sources) == 0 {
+		return
+	}
+	parts, _ := h.collect()
+	for _, name := range h.names {
+		ch := h.gates[name]
+		ch.gate.Limiter().SetShare(parts[name], h.totalPartitions(ch))
+	}
+}
+
 // totalPartitions is the number of a connector's partitions over its
 // main topic and retry tiers.
 func (h *Health) totalPartitions(ch *connectorHealth) int {
