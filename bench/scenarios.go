@@ -59,6 +59,7 @@ type connSpec struct {
 	maxInFlight int
 	backoff     time.Duration // the one retry tier's delay; 0: the default ladder
 	measured    bool          // its receiver records the run's events
+	disabled    bool          // :disable'd once the pipeline is ready: fanout writes its copies, nothing is sent
 }
 
 // runSpec is one measured pipeline run.
@@ -145,6 +146,14 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	})
 	if err != nil {
 		return RunResult{}, err
+	}
+	for _, c := range spec.conns {
+		if c.disabled {
+			if err := p.disable(ctx, c.name); err != nil {
+				_ = p.stop()
+				return RunResult{}, err
+			}
+		}
 	}
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
