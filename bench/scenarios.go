@@ -157,7 +157,7 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	}
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
-	cpu := p.cpuMeter()
+	cpu, harness := p.cpuMeter(), cpuMeterOf(0)
 	mr := measuredReceiver(spec.conns, rcvs)
 	conns := mr.conns.snapshot()
 	meanInFlight := func() float64 { return 0 }
@@ -177,6 +177,9 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
 	res.setCPU(cpu())
+	if h, ok := harness(); ok && res.Delivered > 0 {
+		res.HarnessCPUPerEventMicros = float64(h.Microseconds()) / float64(res.Delivered)
+	}
 	res.setConns(t, mr.conns.snapshot().sub(conns))
 	res.PeakConcurrent, res.RampSeconds = rampOf(&mr.ramp)
 	res.MeanConcurrent = meanInFlight()

@@ -225,6 +225,9 @@ func runIsolation(ctx context.Context, b *Bench) Result {
 		{"healthy throughput, with neighbours / beside 2 disabled (same fanout)", ratio(r[2].EventsPerSec, r[1].EventsPerSec), "x"},
 		{"healthy deliveries / events ingested per second, with neighbours", ratio(r[2].EventsPerSec, r[2].IngestPerSec), "x"},
 		{"pipeline CPU per healthy delivery, with neighbours / alone", ratio(r[2].CPUPerEventMicros, r[0].CPUPerEventMicros), "x"},
+		{"bench process CPU (load, receivers, embedded broker) per healthy delivery: alone", r[0].HarnessCPUPerEventMicros, "µs"},
+		{"the same beside 2 disabled", r[1].HarnessCPUPerEventMicros, "µs"},
+		{"the same with neighbours", r[2].HarnessCPUPerEventMicros, "µs"},
 		{"healthy p99 at a fixed rate, with neighbours / alone", ratio(p99(r[4]), p99(r[3])), "x"},
 	}
 	res.Notes = []string{"every connector gets every event, so with neighbours (and beside 2 disabled) fanout writes 3 records per event " +
