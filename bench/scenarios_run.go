@@ -225,7 +225,7 @@ func runIsolation(ctx context.Context, b *Bench) Result {
 		{"healthy throughput, with neighbours / beside 2 disabled (same fanout)", ratio(r[2].EventsPerSec, r[1].EventsPerSec), "x"},
 		{"healthy deliveries / events ingested per second, with neighbours", ratio(r[2].EventsPerSec, r[2].IngestPerSec), "x"},
 		{"pipeline CPU per healthy delivery, with neighbours / alone", ratio(r[2].CPUPerEventMicros, r[0].CPUPerEventMicros), "x"},
-		{"bench process CPU (load, receivers, embedded broker) per healthy delivery: alone", r[0].HarnessCPUPerEventMicros, "µs"},
+		{"bench process CPU (load, receivers and the embedded broker, not a --brokers one) per healthy delivery: alone", r[0].HarnessCPUPerEventMicros, "µs"},
 		{"the same beside 2 disabled", r[1].HarnessCPUPerEventMicros, "µs"},
 		{"the same with neighbours", r[2].HarnessCPUPerEventMicros, "µs"},
 		{"CPU-bound throughput, with neighbours / alone: (pipeline + bench CPU per delivery) alone / with neighbours", cpuBound(r[0], r[2]), "x"},
