@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,7 @@ type Health struct {
 	log     *slog.Logger
 	gates   map[string]*connectorHealth
 	names   []string
+	srcMu   sync.Mutex // guards sources: a consumer may call Reshare while stages are still added
 	sources []StatsSource
 }
 
