@@ -132,3 +132,48 @@ func TestConsumerSlowRouteLeavesReserve(t *testing.T) {
 	adm := kadm.NewClient(prod)
 	poll(t, "everything committed", func() bool { return lagOf(t, adm, "g", "slow") == 0 && lagOf(t, adm, "g", "fast") == 0 })
 }
+
+// Records whose head is not due yet (a retry tier's backoff) do not count
+// against the consumer's bound on queued records either: a route with
+// many of them does not hold up the other routes' records.
+func TestConsumerRecordsNotDueDoNotHoldUpPolling(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "later", "now"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	kc := Config{Brokers: c.ListenAddrs()}
+	prod, _ := kc.NewClient()
+	defer prod.Close()
+	produce := func(topic string, n int) {
+		for i := range n {
+			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte("v")}, nil)
+		}
+		if err := prod.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce("later", 80) // under MaxQueued (100) per partition, over MaxQueuedTotal (32)
+	var asked, later, now atomic.Int64
+	routes := []Route{
+		{Name: "later", Topics: []string{"later"}, MaxInFlight: 100,
+			DueAt:  func(*kgo.Record) time.Time { asked.Add(1); return time.Now().Add(time.Hour) },
+			Handle: func(context.Context, *kgo.Record) error { later.Add(1); return nil }},
+		{Name: "now", Topics: []string{"now"}, MaxInFlight: 4,
+			Handle: func(context.Context, *kgo.Record) error { now.Add(1); return nil }},
+	}
+	cons, err := NewConsumer(ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cons.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	poll(t, "the later route's heads asked when they are due", func() bool { return asked.Load() >= 4 })
+	produce("now", 200)
+	poll(t, "the other route's records handled", func() bool { return now.Load() == 200 })
+	if n := later.Load(); n != 0 {
+		t.Fatalf("%d records handled before they were due", n)
+	}
+}
