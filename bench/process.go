@@ -124,6 +124,24 @@ func (p *proc) waitReady(ctx context.Context, timeout time.Duration) error {
 // IngestURL is the process's ingest endpoint.
 func (p *proc) IngestURL() string { return "http://" + p.addr + "/v1/events" }
 
+// disable puts a connector in USER_DISABLED through the API
+// (POST /v1/connectors/{name}:disable), which answers once Kafka stored it.
+func (p *proc) disable(ctx context.Context, name string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+p.addr+"/v1/connectors/"+name+":disable", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("disable %s: %w", name, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("disable %s: %s", name, resp.Status)
+	}
+	return nil
+}
+
 // stop asks the process to stop (SIGTERM: stop intake, settle, commit,
 // write profiles) and kills its process group after 30 s.
 func (p *proc) stop() error {

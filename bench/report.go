@@ -101,6 +101,11 @@ type RunResult struct {
 	ReadySeconds         float64 `json:"readySeconds,omitempty"`
 	CPUMicrosPerDelivery float64 `json:"cpuMicrosPerDelivery,omitempty"`
 	IdleCPUPercent       float64 `json:"idleCpuPercent,omitempty"`
+	// HarnessCPUPerEventMicros is the bench process's own CPU (load
+	// generator, receivers and, without --brokers, the embedded broker)
+	// per delivered event over the same span as CPUPerEventMicros; set by
+	// measured runs.
+	HarnessCPUPerEventMicros float64 `json:"harnessCpuPerEventMicros,omitempty"`
 	// Notes qualify this run.
 	Notes []string `json:"notes,omitempty"`
 }

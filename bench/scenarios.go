@@ -61,6 +61,7 @@ type connSpec struct {
 	backoff     time.Duration // the one retry tier's delay; 0: the default ladder
 	measured    bool          // its receiver records the run's events
 	ordered     bool          // ordering = "device"; its recorder counts events out of order
+	disabled    bool          // :disable'd once the pipeline is ready: fanout writes its copies, nothing is sent
 }
 
 // runSpec is one measured pipeline run.
@@ -156,9 +157,17 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	if err != nil {
 		return RunResult{}, err
 	}
+	for _, c := range spec.conns {
+		if c.disabled {
+			if err := p.disable(ctx, c.name); err != nil {
+				_ = p.stop()
+				return RunResult{}, err
+			}
+		}
+	}
 	b.progress("  %s/%s: %d events", spec.scenario, spec.name, spec.events)
 	start := time.Since(t0)
-	cpu := p.cpuMeter()
+	cpu, harness := p.cpuMeter(), cpuMeterOf(0)
 	mr := measuredReceiver(spec.conns, rcvs)
 	conns := mr.conns.snapshot()
 	meanInFlight := func() float64 { return 0 }
@@ -178,6 +187,9 @@ func (b *Bench) measure(ctx context.Context, spec runSpec) (RunResult, error) {
 	rec.wait(ctx, cmpOr(spec.timeout, drainTimeout(spec.events)))
 	res := resultOf(spec.name, spec.events, rec, start, lr)
 	res.setCPU(cpu())
+	if h, ok := harness(); ok && res.Delivered > 0 {
+		res.HarnessCPUPerEventMicros = float64(h.Microseconds()) / float64(res.Delivered)
+	}
 	res.setConns(t, mr.conns.snapshot().sub(conns))
 	res.PeakConcurrent, res.RampSeconds = rampOf(&mr.ramp)
 	res.MeanConcurrent = meanInFlight()

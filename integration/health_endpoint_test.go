@@ -112,15 +112,19 @@ func gauge(t *testing.T, r *running, series string) float64 {
 
 // With the endpoint down the breaker opens: one probe at a time, far
 // fewer requests than events, nothing copied per event and tier; once the
-// endpoint is back a probe closes it and every event is delivered.
+// endpoint is back a probe closes it, the in-flight limit ramps back from
+// one request (per stage) to max_in_flight, and every event is delivered.
 func TestBreakerOpensProbesCloses(t *testing.T) {
 	e := newEnv(t)
 	var down atomic.Bool
+	var firstOK atomic.Int64 // unix ns of the first 2xx answer
 	down.Store(true)
 	ep := newEndpoint(t, func(http.ResponseWriter, int) int {
 		if down.Load() {
 			return http.StatusServiceUnavailable
 		}
+		time.Sleep(100 * time.Millisecond) // the recovered endpoint takes 100 ms per request
+		firstOK.CompareAndSwap(0, time.Now().UnixNano())
 		return http.StatusOK
 	})
 	e.connector("cb", `url = "`+ep.URL+`"
@@ -157,11 +161,29 @@ func TestBreakerOpensProbesCloses(t *testing.T) {
 	if during > 12 { // probes at 0.3, 0.6, 1.2, 2.4 s after opening, at most
 		t.Errorf("%d requests in 3 s with the breaker open, want only probes", during)
 	}
+	ep.resetConcurrency()
 	down.Store(false)
 	waitFor(t, time.Minute, "every event delivered after recovery", func() bool { return ep.delivered() == len(sent) })
 	ep.result(t, "endpoint down 3s+, breaker open, then back", sent)
 	if s, _ := connectorState(t, r, "cb"); s != "ACTIVE" {
 		t.Errorf("state %s after recovery, want ACTIVE", s)
+	}
+	// Slow start: in the round trip after the probe's 2xx, each of the
+	// deliver and retry stages sends one request, not max_in_flight (10);
+	// then the limit grows with every 2xx up to max_in_flight.
+	ok := time.Unix(0, firstOK.Load())
+	early := 0
+	for _, at := range ep.requestTimes() {
+		if !at.Before(ok) && at.Before(ok.Add(50*time.Millisecond)) {
+			early++
+		}
+	}
+	t.Logf("ramp: %d requests in the 50 ms after the probe's 2xx; %d at once at most after recovery", early, ep.concurrency())
+	if early > 2 {
+		t.Errorf("%d requests in the 50 ms after the probe's 2xx, want at most 2 (one per stage) while the limit ramps", early)
+	}
+	if c := ep.concurrency(); c < 8 {
+		t.Errorf("at most %d requests at once after recovery, want the limit ramped back towards max_in_flight 10", c)
 	}
 }
 
@@ -269,23 +291,40 @@ func TestDisableAfter(t *testing.T) {
 	}
 }
 
-// rate_limit holds within 10 %.
+// rate_limit holds within 10 % for the cluster: one process alone, and
+// two processes that each take their share of the connector's partitions.
 func TestRateLimit(t *testing.T) {
-	e := newEnv(t)
-	ep := newEndpoint(t, func(http.ResponseWriter, int) int { return http.StatusOK })
-	e.connector("rl", `url = "`+ep.URL+`"
-  rate_limit = 50`)
-	r := e.start()
-	waitReady(t, r)
-	sent := ingest(t, r, "rl", 250)
-	waitFor(t, time.Minute, "every event delivered", func() bool { return ep.delivered() == len(sent) })
-	times := ep.requestTimes()
-	from, to := times[25], times[len(times)-1] // past the first burst
-	rate := float64(len(times)-1-25) / to.Sub(from).Seconds()
-	t.Logf("RESULT rate_limit=50 measured=%.1f/s over %d requests", rate, len(times)-25)
-	ep.result(t, "rate_limit 50/s", sent)
-	if rate < 45 || rate > 55 {
-		t.Errorf("%.1f requests/s, want 50 ± 10%%", rate)
+	for _, procs := range []int{1, 2} {
+		t.Run(strconv.Itoa(procs)+"-processes", func(t *testing.T) { // a name Kafka takes in a topic
+			e := newEnv(t)
+			ep := newEndpoint(t, func(http.ResponseWriter, int) int { return http.StatusOK })
+			e.connector("rl", `url = "`+ep.URL+`"
+  rate_limit = 50
+  retry {
+    backoff = ["1s"]
+  }`)
+			var rs []*running
+			for range procs {
+				rs = append(rs, e.start())
+			}
+			for _, r := range rs {
+				waitReady(t, r)
+			}
+			sent := ingest(t, rs[0], "rl", 250)
+			waitFor(t, time.Minute, "every event delivered", func() bool { return ep.delivered() == len(sent) })
+			// Past the first burst, and while every process still has
+			// events: a process with fewer of the main topic's partitions
+			// than its share of all the connector's partitions runs out
+			// first.
+			times := ep.requestTimes()
+			first, last := 25, 125
+			rate := float64(last-first) / times[last].Sub(times[first]).Seconds()
+			t.Logf("RESULT rate_limit=50 processes=%d measured=%.1f/s over requests %d-%d", procs, rate, first, last)
+			ep.result(t, "rate_limit 50/s", sent)
+			if rate < 45 || rate > 55 {
+				t.Errorf("%.1f requests/s over %d process(es), want 50 ± 10%%", rate, procs)
+			}
+		})
 	}
 }
 

@@ -83,6 +83,21 @@ const (
 	RetryTopic
 )
 
+// CompactedTopic is a compacted topic hookpipe needs, with the partition
+// count it is created with (0: the default, --partitions).
+type CompactedTopic struct {
+	Name       string
+	Partitions int32
+}
+
+// Compacted lists hookpipe's compacted topics: <p>.latest, the latest
+// event per device and event type, and <p>.state, the connectors' runtime
+// states, in one partition (a few small records, which every process
+// reads whole).
+func (t Topics) Compacted() []CompactedTopic {
+	return []CompactedTopic{{Name: t.Latest()}, {Name: t.State(), Partitions: 1}}
+}
+
 // Specs lists every topic the given connectors need: the events topic and,
 // per connector, its main topic, retry tiers and DLQ.
 func (t Topics) Specs(connectors []*Connector) []TopicSpec {

@@ -2,28 +2,18 @@ package stages
 
 import (
 	"cmp"
-	"context"
-	"fmt"
-
-	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/stages/deliver/health"
 )
 
-// setupHealth creates the state topic, the state store's reader and the
-// process's Health. Every process runs them: the API's :disable and
-// :enable write through the store, and the deliver and retry stages
-// admit requests through the Health's gates.
-func (p *Process) setupHealth(ctx context.Context, adm *kadm.Client) error {
+// setupHealth creates the state store's reader and the process's Health;
+// the state topic is created (or verified) with the other compacted
+// topics (pipeline.Topics.Compacted). Every process runs them: the API's
+// :disable and :enable write through the store, and the deliver and retry
+// stages admit requests through the Health's gates.
+func (p *Process) setupHealth() error {
 	topic := p.opts.Topics.State()
-	// With --no-create-topics, setup verifies the state topic with the others.
-	if !p.opts.NoCreateTopics {
-		if err := health.EnsureStateTopic(ctx, adm, topic, p.opts.TopicOptions.ReplicationFactor); err != nil {
-			return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
-		}
-	}
 	var h *health.Health
 	store, err := health.NewStore(health.StoreConfig{
 		Kafka: p.opts.Kafka, Topic: topic, Producer: p.retries, Logger: p.log,

@@ -163,21 +163,20 @@ func (p *Process) setup(ctx context.Context) error {
 		return err
 	}
 	adm := kadm.NewClient(p.admin)
-	if err := p.setupHealth(ctx, adm); err != nil {
-		return err
-	}
 	specs := p.opts.Topics.Specs(p.opts.Connectors)
 	if p.opts.NoCreateTopics {
 		err := errors.Join(kafka.VerifyTopics(ctx, adm, specs, p.opts.TopicOptions),
-			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.Latest()),
-			kafka.VerifyCompacted(ctx, adm, p.opts.Topics.State()))
+			kafka.VerifyCompactedTopics(ctx, adm, p.opts.Topics.Compacted()))
 		if err != nil {
 			return kafka.ExplainAuthorization(err, p.opts.Topics.Prefix+".", true)
 		}
 	} else if err := kafka.EnsureTopics(ctx, adm, specs, p.opts.TopicOptions, p.log); err != nil {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
-	} else if err := kafka.EnsureCompacted(ctx, adm, p.opts.Topics.Latest(), p.opts.TopicOptions, p.log); err != nil {
+	} else if err := kafka.EnsureCompactedTopics(ctx, adm, p.opts.Topics.Compacted(), p.opts.TopicOptions, p.log); err != nil {
 		return kafka.ExplainAuthorization(fmt.Errorf("topics: %w", err), p.opts.Topics.Prefix+".", false)
+	}
+	if err := p.setupHealth(); err != nil { // after the state topic exists: its reader asks for it at once
+		return err
 	}
 	if err := p.adoptOffsets(ctx, adm); err != nil {
 		return err

@@ -1,14 +1,48 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
+
+// EnsureCompactedTopics runs EnsureCompacted for each topic, with the
+// topic's own partition count when it has one, then waits (up to
+// opts.VisibleWithin, default 30s) until the broker lists every one with
+// a leader per partition, so that readers started next find them.
+func EnsureCompactedTopics(ctx context.Context, adm *kadm.Client, topics []pipeline.CompactedTopic, opts TopicOptions, log *slog.Logger) error {
+	parts := make(map[string]int32, len(topics))
+	for _, t := range topics {
+		o := opts
+		if t.Partitions > 0 {
+			o.Partitions = t.Partitions
+		}
+		if err := EnsureCompacted(ctx, adm, t.Name, o, log); err != nil {
+			return err
+		}
+		parts[t.Name] = 0
+	}
+	_, err := waitVisible(ctx, adm, parts, nil, cmp.Or(opts.VisibleWithin, 30*time.Second))
+	return err
+}
+
+// VerifyCompactedTopics runs VerifyCompacted for each topic and joins
+// what is wrong with all of them.
+func VerifyCompactedTopics(ctx context.Context, adm *kadm.Client, topics []pipeline.CompactedTopic) error {
+	var errs []error
+	for _, t := range topics {
+		errs = append(errs, VerifyCompacted(ctx, adm, t.Name))
+	}
+	return errors.Join(errs...)
+}
 
 // EnsureCompacted creates topic with cleanup.policy=compact when it is
 // missing, and sets cleanup.policy=compact on an existing topic whose

@@ -98,6 +98,7 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	c.pool.jobs = make(chan job)
 	c.slots.max = int64(cfg.MaxInFlightTotal)
+	c.slots.setReserve(len(cfg.Routes))
 	c.gate.max = int64(cfg.MaxQueuedTotal)
 	c.gate.room = make(chan struct{}, 1)
 	var topics []string

@@ -78,13 +78,18 @@ type ConsumerConfig struct {
 	// MaxInFlightTotal bounds the handlers running at once over all
 	// routes. When it is reached, each route busy or waiting may hold
 	// only its share, MaxInFlightTotal / routes, of new slots, so that
-	// busy routes cannot starve the others. Default: the largest
-	// route's MaxInFlight when there is one route, else 1024.
+	// busy routes cannot starve the others; a route refused by its Gate
+	// does not count. Beyond its share a route never takes the last
+	// MaxInFlightTotal / len(Routes) free slots, so a route with slow
+	// handlers cannot hold them all. Default: the largest route's
+	// MaxInFlight when there is one route, else 1024.
 	MaxInFlightTotal int
 	// MaxQueuedTotal bounds the records read but not started, over the
 	// partitions whose fetching is not paused (a paused partition holds
 	// at most its route's MaxQueued): at the bound the consumer stops
-	// polling until half of them started. Default 4 × MaxInFlightTotal.
+	// polling until half of them started. Records whose head waits to be
+	// due, and those of a route its Gate refuses, are not counted: they
+	// cannot start soon, and must not stop polling for the other routes. Default 4 × MaxInFlightTotal.
 	MaxQueuedTotal int
 	// Grace is how long in-flight work may go on after shutdown begins
 	// before its context is cancelled. Default 15s.
@@ -93,6 +98,10 @@ type ConsumerConfig struct {
 	// group waiting: work still running then is abandoned, and the next
 	// owner does it again. Default 5s.
 	RevokeGrace time.Duration
+	// OnAssignment, when set, is called after partitions were assigned,
+	// revoked or lost, holding no lock of the consumer (it may call
+	// Stats), from the group client's goroutine: it must be quick.
+	OnAssignment func()
 	// Logger logs rebalances and commit errors. Default slog.Default().
 	Logger *slog.Logger
 	// Dynamic allows a consumer with no routes yet: routes come and go

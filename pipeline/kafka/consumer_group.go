@@ -9,6 +9,13 @@ import (
 
 // assigned adds the state of every newly assigned partition.
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	c.addParts(assigned)
+	c.joined.Store(true)
+	c.log.Debug("partitions assigned", "partitions", assigned)
+	c.assignmentChanged()
+}
+
+func (c *Consumer) addParts(assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for topic, ps := range assigned {
@@ -26,8 +33,13 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 			}
 		}
 	}
-	c.joined.Store(true)
-	c.log.Debug("partitions assigned", "partitions", assigned)
+}
+
+// assignmentChanged calls OnAssignment, holding no lock.
+func (c *Consumer) assignmentChanged() {
+	if c.cfg.OnAssignment != nil {
+		c.cfg.OnAssignment()
+	}
 }
 
 // revoked settles the revoked partitions' in-flight work and commits their
@@ -35,6 +47,7 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 func (c *Consumer) revoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	c.release(c.take(revoked), c.cfg.RevokeGrace, true)
 	c.log.Debug("partitions revoked", "partitions", revoked)
+	c.assignmentChanged()
 }
 
 // lost abandons the lost partitions' work at once; their offsets cannot be
@@ -46,6 +59,7 @@ func (c *Consumer) lost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 	}
 	c.release(ps, 0, false)
 	c.log.Warn("partitions lost", "partitions", lost)
+	c.assignmentChanged()
 }
 
 func (c *Consumer) take(tps map[string][]int32) []*partition {

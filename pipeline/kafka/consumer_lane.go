@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,7 +20,9 @@ type lane struct {
 	inflight   int
 	head, tail *partition    // partitions with a startable head, round robin
 	active     bool          // counted in slots.active
+	blocked    bool          // the gate refused the last head it was asked about
 	waiting    bool          // in slots.waiting; guarded by slots.mu
+	capped     bool          // in slots.capped; guarded by slots.mu
 	timer      *time.Timer   // wakes the route when its gate refused
 	wakeAt     time.Time     // when timer fires; zero when not armed
 	draining   bool          // a replace or removal waits for in-flight work: start nothing
@@ -76,6 +77,7 @@ func (l *lane) pump() {
 				if p.timer == nil {
 					p.timer = time.AfterFunc(d, p.due)
 				}
+				l.recount(p)
 				continue
 			}
 		}
@@ -84,16 +86,20 @@ func (l *lane) pump() {
 		}
 		if ok, retryAt := l.admit(r, now); !ok {
 			l.c.slots.give()
+			l.block()
 			l.refused(now, retryAt)
 			break
 		}
+		l.unblock()
 		l.start(p, r, queued)
 		l.popHead()
 		if len(p.queue) > 0 || p.ready.len() > 0 {
 			l.enlist(p) // to the back: the route's partitions take turns
 		}
 	}
-	if want := l.inflight > 0 || l.head != nil; want != l.active {
+	// A route counts in the pool's shares while it runs handlers or has
+	// records it could start now; a refused route's queue does not count.
+	if want := l.inflight > 0 || (l.head != nil && !l.blocked); want != l.active {
 		l.active = want
 		if want {
 			l.c.slots.active.Add(1)
@@ -113,78 +119,27 @@ func (l *lane) start(p *partition, r *kgo.Record, queued bool) {
 	l.c.pool.exec(job{p, p.ctx, r, l.route.Handle})
 }
 
-// slotPool is the consumer-wide in-flight bound. Taking and giving a slot
-// is an atomic add; routes that found no slot wait in a FIFO, woken one per
-// slot given back.
-type slotPool struct {
-	max    int64
-	used   atomic.Int64
-	active atomic.Int64 // routes with handlers running or records to start
-	nwait  atomic.Int64
-
-	mu      sync.Mutex
-	waiting []*lane
-}
-
-// take takes a slot for l, called with l.mu held. When the pool is
-// contended (routes wait), a route that holds its share, max/active,
-// gets none. When it gets none, l joins the waiting routes, and is woken
-// when a slot is given back.
-func (s *slotPool) take(l *lane) bool {
-	if s.nwait.Load() > 0 && int64(l.inflight) >= max(s.max/max(s.active.Load(), 1), 1) {
-		s.enqueue(l)
-		return false
+// block marks the route refused by its gate: its startable partitions'
+// queues leave the consumer's gate count (recount), and the route leaves
+// the pool's shares, until the gate admits again. Called with l.mu held.
+func (l *lane) block() {
+	if l.blocked {
+		return
 	}
-	if s.tryTake() {
-		return true
-	}
-	s.enqueue(l)
-	return s.tryTake() // a slot given back before l was listed
-}
-
-func (s *slotPool) enqueue(l *lane) {
-	s.mu.Lock()
-	if !l.waiting {
-		l.waiting = true
-		s.waiting = append(s.waiting, l)
-		s.nwait.Add(1)
-	}
-	s.mu.Unlock()
-}
-
-func (s *slotPool) tryTake() bool {
-	for {
-		u := s.used.Load()
-		if u >= s.max {
-			return false
-		}
-		if s.used.CompareAndSwap(u, u+1) {
-			return true
-		}
+	l.blocked = true
+	for p := l.head; p != nil; p = p.next {
+		l.recount(p)
 	}
 }
 
-// give returns a slot. Call wake after releasing any lane's lock.
-func (s *slotPool) give() { s.used.Add(-1) }
-
-// wake lets waiting routes try again, longest-waiting first, while slots
-// are free: each of the routes waiting when it began gets one turn.
-// Called with no lane's lock held.
-func (s *slotPool) wake() {
-	for turns := s.nwait.Load(); turns > 0 && s.nwait.Load() > 0 && s.used.Load() < s.max; turns-- {
-		s.mu.Lock()
-		if len(s.waiting) == 0 {
-			s.mu.Unlock()
-			return
-		}
-		l := s.waiting[0]
-		s.waiting[0] = nil
-		s.waiting = s.waiting[1:]
-		l.waiting = false
-		s.nwait.Add(-1)
-		s.mu.Unlock()
-		l.mu.Lock()
-		l.pump()
-		l.mu.Unlock()
+// unblock undoes block once the gate admitted a record. Called with l.mu
+// held.
+func (l *lane) unblock() {
+	if !l.blocked {
+		return
+	}
+	l.blocked = false
+	for p := l.head; p != nil; p = p.next {
+		l.recount(p)
 	}
 }

@@ -92,7 +92,7 @@ func (l *lane) queued(p *partition) *kgo.Record {
 		}
 		p.queue[0] = nil
 		p.queue = p.queue[1:]
-		if !p.paused {
+		if p.counted {
 			l.c.gate.add(-1)
 		}
 		ks.held.push(r)
@@ -140,7 +140,7 @@ func (l *lane) take(p *partition, r *kgo.Record, queued bool) {
 	}
 	p.queue[0] = nil
 	p.queue = p.queue[1:]
-	if !p.paused {
+	if p.counted {
 		l.c.gate.add(-1)
 	}
 	if l.route.KeyOrdered {
@@ -214,13 +214,13 @@ func (l *lane) settled(p *partition, r *kgo.Record, err error) {
 func (l *lane) flow(p *partition) {
 	switch {
 	case !p.paused && (len(p.queue) >= l.route.MaxQueued || p.nheld >= l.route.MaxHeld):
-		p.paused = true
-		l.c.gate.add(-len(p.queue)) // bounded by MaxQueued from now on
+		p.paused = true // the queue is bounded by MaxQueued from now on
 		l.c.setPaused(p.tp, true)
+		l.recount(p)
 	case p.paused && len(p.queue) <= l.route.MaxQueued/2 && p.nheld <= l.route.MaxHeld/2:
 		p.paused = false
-		l.c.gate.add(len(p.queue))
 		l.c.setPaused(p.tp, false)
+		l.recount(p)
 	}
 }
 

@@ -20,11 +20,12 @@ type partition struct {
 	ctx    context.Context // handlers' context; cancelled on stop
 	cancel context.CancelFunc
 
-	queue  []*kgo.Record // pushed, not yet started
-	paused bool          // fetching paused because the queue is full
-	listed bool          // in the lane's startable list
-	next   *partition    // in the lane's startable list
-	timer  *time.Timer   // set while the head waits to be due
+	queue   []*kgo.Record // pushed, not yet started
+	paused  bool          // fetching paused because the queue or the held records are full
+	counted bool          // the queue is counted in the consumer's gate (see recount)
+	listed  bool          // in the lane's startable list
+	next    *partition    // in the lane's startable list
+	timer   *time.Timer   // set while the head waits to be due
 	holding
 
 	gone     atomic.Bool // stop began; set under the lane's lock
@@ -34,7 +35,7 @@ type partition struct {
 }
 
 func newPartition(l *lane, tp topicPartition) *partition {
-	p := &partition{lane: l, tp: tp, tracker: NewOffsetTracker()}
+	p := &partition{lane: l, tp: tp, tracker: NewOffsetTracker(), counted: true}
 	p.ctx, p.cancel = context.WithCancel(context.WithValue(context.Background(), partKey{}, p))
 	return p
 }
@@ -63,14 +64,34 @@ func (p *partition) push(recs []*kgo.Record) {
 			l.c.dirty.add(p)
 		}
 	}
-	if !p.paused {
+	if p.counted {
 		l.c.gate.add(len(p.queue) - n)
 	}
 	l.flow(p)
+	l.recount(p)
 	if p.timer == nil {
 		l.enlist(p)
 	}
 	l.pump()
+}
+
+// recount counts p's queue in the consumer's gate, or stops counting it,
+// as its state now requires: the gate bounds only the records that may
+// start soon, so it leaves out a paused partition (its queue is bounded by
+// MaxQueued), one whose head waits to be due, and every partition of a
+// route whose gate refuses. The records left out never hold up polling
+// for the other routes. Called with l.mu held.
+func (l *lane) recount(p *partition) {
+	want := !p.paused && p.timer == nil && !l.blocked && !p.gone.Load()
+	if want == p.counted {
+		return
+	}
+	p.counted = want
+	if want {
+		l.c.gate.add(len(p.queue))
+	} else {
+		l.c.gate.add(-len(p.queue))
+	}
 }
 
 // due runs when the head's due time came: the partition is startable
@@ -79,6 +100,7 @@ func (p *partition) due() {
 	l := p.lane
 	l.mu.Lock()
 	p.timer = nil
+	l.recount(p)
 	if !p.gone.Load() && len(p.queue) > 0 {
 		l.enlist(p)
 	}
@@ -117,9 +139,7 @@ func (p *partition) halt() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	p.gone.Store(true)
-	if !p.paused {
-		l.c.gate.add(-len(p.queue))
-	}
+	l.recount(p)
 	p.queue = nil
 	p.dropHeld()
 	if p.timer != nil {

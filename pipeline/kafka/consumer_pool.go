@@ -60,11 +60,11 @@ func (w *workerPool) run(j job) {
 // close makes idle workers exit; no job may be started after it.
 func (w *workerPool) close() { close(w.jobs) }
 
-// gate bounds the records queued in partitions that are not paused: the
+// gate bounds the records queued in the partitions it counts (recount): the
 // poll loop waits at the bound until the queues are down to half of it.
 type gate struct {
 	max    int64
-	open   atomic.Int64  // records queued in unpaused partitions
+	open   atomic.Int64  // records queued in counted partitions
 	closed atomic.Bool   // the poll loop waits
 	room   chan struct{} // cap 1: the queues went below half
 }

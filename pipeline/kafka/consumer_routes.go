@@ -35,6 +35,7 @@ func (c *Consumer) newLane(r Route) (*lane, error) {
 		delete(c.retired, t)
 	}
 	c.routes[r.Name] = l
+	c.slots.setReserve(len(c.routes))
 	if r.Gate != nil {
 		r.Gate.OnWake(l.kick)
 	}
@@ -73,6 +74,7 @@ func (c *Consumer) RemoveRoute(ctx context.Context, name string) error {
 	}
 	c.mu.Lock()
 	delete(c.routes, name)
+	c.slots.setReserve(len(c.routes))
 	for _, t := range l.route.Topics {
 		delete(c.lanes, t)
 		c.retired[t] = true

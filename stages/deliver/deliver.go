@@ -152,6 +152,7 @@ func newStage(name string, cfg Config, group string, build func(Config, *pipelin
 		Logger:           logger(cfg),
 		Dynamic:          true,
 		TransactionalID:  cfg.Kafka.TransactionalID(cfg.Topics.Prefix + "." + name),
+		OnAssignment:     cfg.Health.Reshare,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -38,7 +38,8 @@ type Config struct {
 type Health struct {
 	cfg     Config
 	log     *slog.Logger
-	states  []string // the state names, for the state metric
+	states  []string   // the state names, for the state metric
+	srcMu   sync.Mutex // guards sources: a consumer may call Reshare while stages are still added
 	sources []StatsSource
 
 	mu     sync.RWMutex // guards the fields below; Update changes them

@@ -3,14 +3,11 @@ package health
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -61,17 +58,6 @@ func NewStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("state store: %w", err)
 	}
 	return &Store{cfg: cfg, cl: cl, log: cfg.Logger, states: map[string]Admin{}, caughtUp: make(chan struct{})}, nil
-}
-
-// EnsureStateTopic creates the state topic, one partition with
-// cleanup.policy=compact, unless it exists.
-func EnsureStateTopic(ctx context.Context, adm *kadm.Client, topic string, replication int16) error {
-	compact := "compact"
-	_, err := adm.CreateTopic(ctx, 1, max(replication, 1), map[string]*string{"cleanup.policy": &compact}, topic)
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("create state topic %s: %w", topic, err)
-	}
-	return nil
 }
 
 // Name returns "state store", the name the runner shows.

@@ -2,12 +2,14 @@ package health
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
@@ -70,7 +72,7 @@ func TestStoreAgreedAndKept(t *testing.T) {
 	adm := kadm.NewClient(admCl)
 	ctx := context.Background()
 	for range 2 { // the second call finds the topic
-		if err := EnsureStateTopic(ctx, adm, "t.state", 1); err != nil {
+		if err := kafka.EnsureCompactedTopics(ctx, adm, pipeline.Topics{Prefix: "t"}.Compacted(), kafka.TopicOptions{}, slog.Default()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,6 +82,9 @@ func TestStoreAgreedAndKept(t *testing.T) {
 	}
 	if v, err := rc.On("t.state", nil); err != nil || !hasConfig(v, "cleanup.policy", "compact") {
 		t.Errorf("state topic configs %+v (%v), want cleanup.policy=compact", v.Configs, err)
+	}
+	if td, err := adm.ListTopics(ctx, "t.state"); err != nil || len(td["t.state"].Partitions) != 1 {
+		t.Errorf("state topic has %d partitions (%v), want 1", len(td["t.state"].Partitions), err)
 	}
 
 	a, _ := startStore(t, kc, "t.state")
