@@ -72,8 +72,9 @@ func (e *orderedEndpoint) count() int {
 
 // orderedStage runs a deliver stage for one connector with ordering =
 // "device" pointed at e, on a kfake broker whose connector topic has 3
-// partitions. It returns the brokers and a function writing one event.
-func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) ([]string, func(device string, seq int, ingest time.Time)) {
+// partitions. It returns the stage, the brokers and a function writing
+// one event.
+func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) (*Stage, []string, func(device string, seq int, ingest time.Time)) {
 	t.Helper()
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
@@ -115,7 +116,7 @@ func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) 
 			t.Fatal(err)
 		}
 	}
-	return c.ListenAddrs(), write
+	return st, c.ListenAddrs(), write
 }
 
 func newOrderedEndpoint(fail func(string, int) bool, latency func() time.Duration) *orderedEndpoint {
@@ -128,7 +129,7 @@ func newOrderedEndpoint(fail func(string, int) bool, latency func() time.Duratio
 func TestDeliverOrderedPerDevice(t *testing.T) {
 	e := newOrderedEndpoint(func(string, int) bool { return rand.IntN(8) == 0 },
 		func() time.Duration { return time.Duration(rand.IntN(3000)) * time.Microsecond })
-	_, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{5 * time.Millisecond, 20 * time.Millisecond}, MaxAge: time.Hour})
+	_, _, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{5 * time.Millisecond, 20 * time.Millisecond}, MaxAge: time.Hour})
 	const devices, events = 40, 15
 	for seq := range events {
 		for d := range devices {
@@ -157,7 +158,7 @@ func TestDeliverOrderedPerDevice(t *testing.T) {
 func TestDeliverOrderedExpiredHeadReleasesDevice(t *testing.T) {
 	e := newOrderedEndpoint(func(d string, seq int) bool { return d == "stuck" && seq == 0 },
 		func() time.Duration { return 0 })
-	brokers, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{50 * time.Millisecond}, MaxAge: 5 * time.Second})
+	_, brokers, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{50 * time.Millisecond}, MaxAge: 5 * time.Second})
 	expires := time.Now().Add(-time.Second).Truncate(time.Millisecond).Add(5 * time.Second)
 	write("stuck", 0, expires.Add(-5*time.Second))
 	for seq := range 5 {
