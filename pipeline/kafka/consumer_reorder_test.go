@@ -178,3 +178,45 @@ func TestConsumerRemoveRouteWithHeld(t *testing.T) {
 		t.Errorf("the held records delivered as %v after the route came back, want 0..4 in order", got)
 	}
 }
+
+// A failing key holding more than half of MaxHeld, but less than MaxHeld,
+// does not stop its partition: after the queue filled and fetching paused,
+// fetching resumes once the queue is down to half, and the other keys'
+// later records are read and handled.
+func TestConsumerKeyOrderedQueuePauseResumesBelowMaxHeld(t *testing.T) {
+	kc, prod, _ := oneCluster(t, "in")
+	if err := produceRounds(prod, "in", []string{"bad"}, 0, 10); err != nil {
+		t.Fatal(err)
+	}
+	f := &flaky{}
+	log := newKeyLog()
+	cons, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
+		Name: "r", Topics: []string{"in"}, MaxInFlight: 2, MaxQueued: 4, MaxHeld: 16, KeyOrdered: true, Handle: f.handler(log)}}})
+	defer stop()
+	p := partitionOf(t, cons, "in", 0)
+	held := func() int { p.lane.mu.Lock(); defer p.lane.mu.Unlock(); return p.nheld }
+	poll(t, "the bad key's 10 records held", func() bool { return held() == 10 })
+	good := keyNames("good-", 50)
+	if err := produceRounds(prod, "in", good, 0, 1); err != nil { // fills the queue: fetching pauses
+		t.Fatal(err)
+	}
+	poll(t, "the first good records done", func() bool { return log.count() >= 50 })
+	if err := produceRounds(prod, "in", good, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the later good records done", func() bool { return log.count() >= 100 })
+}
+
+// partitionOf waits for the consumer to own topic's partition id and
+// returns its state.
+func partitionOf(t *testing.T, cons *Consumer, topic string, id int32) *partition {
+	t.Helper()
+	var p *partition
+	poll(t, "partition assigned", func() bool {
+		cons.mu.Lock()
+		defer cons.mu.Unlock()
+		p = cons.parts[topicPartition{topic, id}]
+		return p != nil
+	})
+	return p
+}
