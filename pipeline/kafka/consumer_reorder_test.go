@@ -9,28 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// oneCluster is a kfake cluster with topic in one partition, a producer
-// and an admin client.
-func oneCluster(t *testing.T, topic string) (Config, *kgo.Client, *kadm.Client) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
-	return kc, prod, kadm.NewClient(prod)
-}
 
 // flaky is a handler whose records of key "bad" fail (RetryAt) until
 // healed; it logs every record in log and counts the bad key's failures
@@ -84,7 +64,7 @@ func produceRounds(prod *kgo.Client, topic string, keys []string, from, to int) 
 func TestConsumerReplaceRouteKeyOrderedWithHeld(t *testing.T) {
 	for _, tc := range []struct{ from, to bool }{{true, false}, {false, true}, {true, true}} {
 		t.Run(fmt.Sprintf("%v-to-%v", tc.from, tc.to), func(t *testing.T) {
-			kc, prod, adm := oneCluster(t, "in")
+			kc, prod, adm := kfakeCluster(t, 1, "in")
 			keys, rounds := append(keyNames("good-", 10), "bad"), 10
 			if err := produceRounds(prod, "in", keys, 0, rounds); err != nil {
 				t.Fatal(err)
@@ -148,7 +128,7 @@ func checkKeys(t *testing.T, keys []string, n int, log1, log2 *keyLog, ordered b
 // only the done prefix, below the key's head: the route added again
 // (healed) delivers the held records, in order.
 func TestConsumerRemoveRouteWithHeld(t *testing.T) {
-	kc, prod, adm := oneCluster(t, "in")
+	kc, prod, adm := kfakeCluster(t, 1, "in")
 	keys, rounds := append(keyNames("good-", 10), "bad"), 5
 	if err := produceRounds(prod, "in", keys, 0, rounds); err != nil {
 		t.Fatal(err)
@@ -184,7 +164,7 @@ func TestConsumerRemoveRouteWithHeld(t *testing.T) {
 // fetching resumes once the queue is down to half, and the other keys'
 // later records are read and handled.
 func TestConsumerKeyOrderedQueuePauseResumesBelowMaxHeld(t *testing.T) {
-	kc, prod, _ := oneCluster(t, "in")
+	kc, prod, _ := kfakeCluster(t, 1, "in")
 	if err := produceRounds(prod, "in", []string{"bad"}, 0, 10); err != nil {
 		t.Fatal(err)
 	}

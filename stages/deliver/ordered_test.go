@@ -12,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
@@ -81,21 +78,7 @@ func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) 
 	u, _ := url.Parse(srv.URL)
 	conn := &pipeline.Connector{Name: "c", URL: u, Timeout: 5 * time.Second, MaxInFlight: 20, Retry: retry, Ordering: pipeline.OrderingDevice}
 	topics := pipeline.Topics{Prefix: "t"}
-	var names []string
-	for _, s := range topics.Specs([]*pipeline.Connector{conn}) {
-		names = append(names, s.Name)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	prod, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
+	kc, prod := connectorCluster(t, 3, topics, conn)
 	st, err := NewDeliver(Config{Connectors: []*pipeline.Connector{conn}, Topics: topics, Kafka: kc, Producer: prod, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +99,7 @@ func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) 
 			t.Fatal(err)
 		}
 	}
-	return st, c.ListenAddrs(), write
+	return st, kc.Brokers, write
 }
 
 func newOrderedEndpoint(fail func(string, int) bool, latency func() time.Duration) *orderedEndpoint {
