@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -59,7 +60,7 @@ func (p *partition) keyHeld() {
 	all = append(all, p.later...)
 	clear(p.later)
 	p.later = p.later[:0]
-	slices.SortFunc(all, func(a, b retryEntry) int { return int(a.r.Offset - b.r.Offset) })
+	slices.SortFunc(all, func(a, b retryEntry) int { return cmp.Compare(a.r.Offset, b.r.Offset) })
 	for _, e := range all {
 		if ks := p.keys[string(e.r.Key)]; ks != nil && ks.busy {
 			ks.held.push(e.r)
