@@ -16,10 +16,8 @@ func mustLoad(t *testing.T, src string) []*pipeline.Connector {
 	return conns
 }
 
-// Compare sorts each connector into added, removed, changed (any
-// attribute, a secret included) or unchanged, by name.
-func TestCompare(t *testing.T) {
-	old := mustLoad(t, `
+// compareOld is TestCompare's configuration before the change.
+const compareOld = `
 connector "keep"   { url = "https://a.example/keep" }
 connector "gone"   { url = "https://a.example/gone" }
 connector "url"    { url = "https://a.example/url" }
@@ -28,7 +26,12 @@ connector "secret" {
   signature_secret = "one"
 }
 connector "filter" { url = "https://a.example/filter" }
-`)
+`
+
+// Compare sorts each connector into added, removed, changed (any
+// attribute, a secret included) or unchanged, by name.
+func TestCompare(t *testing.T) {
+	old := mustLoad(t, compareOld)
 	new := mustLoad(t, `
 connector "filter" {
   url    = "https://a.example/filter"
@@ -60,16 +63,7 @@ connector "new"    { url = "https://a.example/new" }
 	if d.Empty() {
 		t.Error("diff with changes is empty")
 	}
-	if d := Compare(old, mustLoad(t, `
-connector "keep"   { url = "https://a.example/keep" }
-connector "gone"   { url = "https://a.example/gone" }
-connector "url"    { url = "https://a.example/url" }
-connector "secret" {
-  url = "https://a.example/secret"
-  signature_secret = "one"
-}
-connector "filter" { url = "https://a.example/filter" }
-`)); !d.Empty() || len(d.Unchanged) != 5 {
+	if d := Compare(old, mustLoad(t, compareOld)); !d.Empty() || len(d.Unchanged) != 5 {
 		t.Errorf("same configuration: %+v, want empty with 5 unchanged", d)
 	}
 }

@@ -21,6 +21,7 @@ type holding struct {
 	retry *time.Timer          // fires at wake, the earliest of later
 	wake  time.Time            // zero when retry is not armed
 	nheld int                  // records in keys' fifos, ready and later
+	full  bool                 // nheld reached MaxHeld and is not yet down to half
 }
 
 // keyState is one key of a KeyOrdered partition: busy while one of its
@@ -209,15 +210,22 @@ func (l *lane) settled(p *partition, r *kgo.Record, err error) {
 }
 
 // flow pauses p's fetching when its queue or its held records reached
-// their bound, and resumes it once both are down to half. Called with
-// l.mu held.
+// their bound, and resumes it once the queue is down to half and the held
+// records, if they reached their bound, are down to half too (held
+// records under their bound do not keep a pause the queue caused).
+// Called with l.mu held.
 func (l *lane) flow(p *partition) {
+	if p.nheld >= l.route.MaxHeld {
+		p.full = true
+	} else if p.nheld <= l.route.MaxHeld/2 {
+		p.full = false
+	}
 	switch {
-	case !p.paused && (len(p.queue) >= l.route.MaxQueued || p.nheld >= l.route.MaxHeld):
+	case !p.paused && (len(p.queue) >= l.route.MaxQueued || p.full):
 		p.paused = true // the queue is bounded by MaxQueued from now on
 		l.c.setPaused(p.tp, true)
 		l.recount(p)
-	case p.paused && len(p.queue) <= l.route.MaxQueued/2 && p.nheld <= l.route.MaxHeld/2:
+	case p.paused && len(p.queue) <= l.route.MaxQueued/2 && !p.full:
 		p.paused = false
 		l.c.setPaused(p.tp, false)
 		l.recount(p)

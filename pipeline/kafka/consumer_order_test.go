@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -62,12 +60,7 @@ func (k *keyLog) count() int {
 // interleave; each record's value is its round.
 func produceKeyed(t *testing.T, prod *kgo.Client, topic string, keys []string, rounds int) {
 	t.Helper()
-	for i := range rounds {
-		for _, k := range keys {
-			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(k), Value: []byte(strconv.Itoa(i))}, nil)
-		}
-	}
-	if err := prod.Flush(context.Background()); err != nil {
+	if err := produceRounds(prod, topic, keys, 0, rounds); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -102,14 +95,7 @@ func runConsumer(t *testing.T, cfg ConsumerConfig) (*Consumer, func()) {
 // order, never runs two records of a key at once, and still runs many
 // records per partition at once.
 func TestConsumerKeyOrderedInOrder(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	kc, prod, adm := kfakeCluster(t, 3, "in")
 	keys, rounds := keyNames("device-", 100), 20
 	produceKeyed(t, prod, "in", keys, rounds)
 	log := newKeyLog()
@@ -127,7 +113,6 @@ func TestConsumerKeyOrderedInOrder(t *testing.T) {
 		}}}})
 	defer stop()
 	waitUntil(t, func() bool { return log.count() >= len(keys)*rounds })
-	adm := kadm.NewClient(prod)
 	waitUntil(t, func() bool { return lagOf(t, adm, "g", "in") == 0 })
 	log.mu.Lock()
 	defer log.mu.Unlock()
@@ -155,14 +140,7 @@ func TestConsumerKeyOrderedInOrder(t *testing.T) {
 // stops at the failing record, and once it succeeds its key's records
 // follow in order.
 func TestConsumerKeyOrderedFailingKeyHoldsOnlyItself(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	kc, prod, adm := kfakeCluster(t, 1, "in")
 	keys, rounds := append(keyNames("good-", 50), "bad"), 10
 	produceKeyed(t, prod, "in", keys, rounds) // bad's first record is offset 50
 	log := newKeyLog()
@@ -187,7 +165,6 @@ func TestConsumerKeyOrderedFailingKeyHoldsOnlyItself(t *testing.T) {
 	defer stop()
 	good := (len(keys) - 1) * rounds
 	waitUntil(t, func() bool { return log.count() >= good })
-	adm := kadm.NewClient(prod)
 	waitUntil(t, func() bool { return committed(t, adm, "g", "in") == 50 })
 	mu.Lock()
 	if len(badStarted) != 1 || !badStarted[50] {
@@ -210,14 +187,7 @@ func TestConsumerKeyOrderedFailingKeyHoldsOnlyItself(t *testing.T) {
 // without bound: once its queue has drained into held records, fetching
 // stays paused while they are at MaxHeld.
 func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	kc, prod, _ := kfakeCluster(t, 1, "in")
 	produce := func(n int) {
 		for range n {
 			prod.Produce(context.Background(), &kgo.Record{Topic: "in", Key: []byte("stuck"), Value: []byte("v")}, nil)
@@ -234,14 +204,8 @@ func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
 			return RetryAt(time.Now().Add(5 * time.Millisecond))
 		}}}})
 	defer stop()
-	var p *partition
+	p := partitionOf(t, cons, "in", 0)
 	waitUntil(t, func() bool {
-		cons.mu.Lock()
-		p = cons.parts[topicPartition{"in", 0}]
-		cons.mu.Unlock()
-		if p == nil {
-			return false
-		}
 		p.lane.mu.Lock()
 		defer p.lane.mu.Unlock()
 		return p.paused && p.nheld >= 64 && len(p.queue) < 16
@@ -258,14 +222,7 @@ func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
 // records, not the queue), and none that has not expired; opened, it
 // handles the rest in order.
 func TestConsumerKeyOrderedGateExpiresInOrder(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	kc, prod, _ := kfakeCluster(t, 1, "t")
 	soon, late := time.Now().Add(300*time.Millisecond).UnixMilli(), time.Now().Add(time.Hour).UnixMilli()
 	// Key k's records expire soon, then key j's in an hour (expiry grows
 	// with the offset, as ingest time does); the value is "<i>/<expiry ms>".
@@ -316,14 +273,7 @@ func TestConsumerKeyOrderedGateExpiresInOrder(t *testing.T) {
 // While the gate refuses, an expired held record starts even when a record
 // of another key that has not expired is ahead of it among the ready ones.
 func TestConsumerKeyOrderedGateExpiresBehindReady(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	kc, prod, _ := kfakeCluster(t, 1, "t")
 	soon, late := time.Now().Add(300*time.Millisecond).UnixMilli(), time.Now().Add(time.Hour).UnixMilli()
 	for _, kv := range [][2]string{{"a", "0/" + strconv.FormatInt(late, 10)}, {"b", "0/" + strconv.FormatInt(late, 10)}, {"b", "1/" + strconv.FormatInt(soon, 10)}} {
 		prod.Produce(context.Background(), &kgo.Record{Topic: "t", Key: []byte(kv[0]), Value: []byte(kv[1])}, nil)

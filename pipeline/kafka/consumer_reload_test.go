@@ -52,9 +52,11 @@ func produceN(t *testing.T, prod *kgo.Client, topic string, from, to int) {
 	}
 }
 
-func reloadCluster(t *testing.T, topics ...string) (Config, *kgo.Client, *kadm.Client) {
+// kfakeCluster is a kfake cluster with topics of partitions partitions,
+// a producer and an admin client, all closed when the test ends.
+func kfakeCluster(t *testing.T, partitions int32, topics ...string) (Config, *kgo.Client, *kadm.Client) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, topics...))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +75,7 @@ func reloadCluster(t *testing.T, topics ...string) (Config, *kgo.Client, *kadm.C
 // is handled exactly once by the old or the new version, and the other
 // route's records exactly once.
 func TestConsumerReplaceRouteSettlesFirst(t *testing.T) {
-	kc, prod, adm := reloadCluster(t, "a", "b")
+	kc, prod, adm := kfakeCluster(t, 3, "a", "b")
 	const n = 300
 	produceN(t, prod, "a", 0, n)
 	produceN(t, prod, "b", 0, n)
@@ -136,7 +138,7 @@ func TestConsumerReplaceRouteSettlesFirst(t *testing.T) {
 // added route is consumed; a removed one stops with its done prefix
 // committed, and what is produced after stays for a later consumer.
 func TestConsumerAddRemoveRoute(t *testing.T) {
-	kc, prod, adm := reloadCluster(t, "a", "b")
+	kc, prod, adm := kfakeCluster(t, 3, "a", "b")
 	cons, err := NewConsumer(ConsumerConfig{Kafka: kc, Group: "g", Dynamic: true})
 	if err != nil {
 		t.Fatal(err)

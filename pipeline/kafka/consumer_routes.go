@@ -90,8 +90,12 @@ func (c *Consumer) RemoveRoute(ctx context.Context, name string) error {
 // the route's records, waits for its in-flight handlers (until ctx ends;
 // they are not cancelled), commits the done prefix of its partitions,
 // then starts the records read but not started, and those read from now
-// on, with r. Topics of the old route that r lacks are released and
-// leave the subscription; r's new topics join it.
+// on, with r. Records held in its partitions (waiting for a RetryAt,
+// which holds no in-flight slot, or behind a busy key) stay held and run
+// with r; when r turns KeyOrdered off, those behind a key become ready,
+// and when r turns it on, each key keeps its lowest held record and the
+// others wait behind it. Topics of the old route that r lacks are
+// released and leave the subscription; r's new topics join it.
 func (c *Consumer) ReplaceRoute(ctx context.Context, r Route) error {
 	if err := fillRoute(c.cfg.Group, &r); err != nil {
 		return err
@@ -109,7 +113,10 @@ func (c *Consumer) ReplaceRoute(ctx context.Context, r Route) error {
 	if err := l.drain(ctx); err != nil {
 		return err
 	}
-	c.commitLane(ctx, l)
+	ps := c.commitLane(ctx, l)
+	if r.KeyOrdered != l.route.KeyOrdered {
+		l.reorder(ps, r.KeyOrdered)
+	}
 	c.mu.Lock()
 	for _, t := range gone {
 		delete(c.lanes, t)
@@ -146,11 +153,11 @@ func (c *Consumer) checkFree(topics []string) error {
 	return nil
 }
 
-// commitLane commits the done prefix of l's partitions, after writing the
-// pending moves of a transactional consumer (so that the moves of l's
-// settled records go with the offsets before them); a failed commit is
-// logged and retried with the next one.
-func (c *Consumer) commitLane(ctx context.Context, l *lane) {
+// commitLane commits the done prefix of l's partitions, which it returns,
+// after writing the pending moves of a transactional consumer (so that
+// the moves of l's settled records go with the offsets before them); a
+// failed commit is logged and retried with the next one.
+func (c *Consumer) commitLane(ctx context.Context, l *lane) []*partition {
 	c.mu.Lock()
 	var ps []*partition
 	for _, p := range c.parts {
@@ -165,6 +172,7 @@ func (c *Consumer) commitLane(ctx context.Context, l *lane) {
 	if err := c.commit(ctx, c.offsetsOf(ps), nil); err != nil {
 		c.log.Warn("commit before a route change failed; it is retried with the next commit", "route", l.name, "err", err)
 	}
+	return ps
 }
 
 // takeTopics removes and returns the partitions of topics.

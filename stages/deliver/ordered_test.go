@@ -12,10 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
@@ -72,29 +69,16 @@ func (e *orderedEndpoint) count() int {
 
 // orderedStage runs a deliver stage for one connector with ordering =
 // "device" pointed at e, on a kfake broker whose connector topic has 3
-// partitions. It returns the brokers and a function writing one event.
-func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) ([]string, func(device string, seq int, ingest time.Time)) {
+// partitions. It returns the stage, the brokers and a function writing
+// one event.
+func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) (*Stage, []string, func(device string, seq int, ingest time.Time)) {
 	t.Helper()
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	conn := &pipeline.Connector{Name: "c", URL: u, Timeout: 5 * time.Second, MaxInFlight: 20, Retry: retry, Ordering: pipeline.OrderingDevice}
 	topics := pipeline.Topics{Prefix: "t"}
-	var names []string
-	for _, s := range topics.Specs([]*pipeline.Connector{conn}) {
-		names = append(names, s.Name)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	prod, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
+	kc, prod := connectorCluster(t, 3, topics, conn)
 	st, err := NewDeliver(Config{Connectors: []*pipeline.Connector{conn}, Topics: topics, Kafka: kc, Producer: prod, Version: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +99,7 @@ func orderedStage(t *testing.T, e *orderedEndpoint, retry pipeline.RetryPolicy) 
 			t.Fatal(err)
 		}
 	}
-	return c.ListenAddrs(), write
+	return st, kc.Brokers, write
 }
 
 func newOrderedEndpoint(fail func(string, int) bool, latency func() time.Duration) *orderedEndpoint {
@@ -128,7 +112,7 @@ func newOrderedEndpoint(fail func(string, int) bool, latency func() time.Duratio
 func TestDeliverOrderedPerDevice(t *testing.T) {
 	e := newOrderedEndpoint(func(string, int) bool { return rand.IntN(8) == 0 },
 		func() time.Duration { return time.Duration(rand.IntN(3000)) * time.Microsecond })
-	_, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{5 * time.Millisecond, 20 * time.Millisecond}, MaxAge: time.Hour})
+	_, _, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{5 * time.Millisecond, 20 * time.Millisecond}, MaxAge: time.Hour})
 	const devices, events = 40, 15
 	for seq := range events {
 		for d := range devices {
@@ -157,7 +141,7 @@ func TestDeliverOrderedPerDevice(t *testing.T) {
 func TestDeliverOrderedExpiredHeadReleasesDevice(t *testing.T) {
 	e := newOrderedEndpoint(func(d string, seq int) bool { return d == "stuck" && seq == 0 },
 		func() time.Duration { return 0 })
-	brokers, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{50 * time.Millisecond}, MaxAge: 5 * time.Second})
+	_, brokers, write := orderedStage(t, e, pipeline.RetryPolicy{Backoff: []time.Duration{50 * time.Millisecond}, MaxAge: 5 * time.Second})
 	expires := time.Now().Add(-time.Second).Truncate(time.Millisecond).Add(5 * time.Second)
 	write("stuck", 0, expires.Add(-5*time.Second))
 	for seq := range 5 {

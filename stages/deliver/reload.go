@@ -30,6 +30,7 @@ type routed struct {
 func (s *Stage) Apply(ctx context.Context, conns []*pipeline.Connector) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.cfg.Transports.seal() // the transports handed out are in use
 	old := make([]*pipeline.Connector, 0, len(s.routes))
 	for _, r := range s.routes {
 		old = append(old, r.conn)

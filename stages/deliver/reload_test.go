@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -43,21 +44,7 @@ func TestRetryApplyShorterBackoff(t *testing.T) {
 		return c
 	}
 	before := conn(oldSrv, 3)
-	var names []string
-	for _, s := range topics.Specs([]*pipeline.Connector{before}) {
-		names = append(names, s.Name)
-	}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cluster.Close)
-	kc := kafka.Config{Brokers: cluster.ListenAddrs()}
-	prod, err := kc.NewClient()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(prod.Close)
+	kc, prod := connectorCluster(t, 1, topics, before)
 	s, err := NewRetry(Config{Connectors: []*pipeline.Connector{before}, Topics: topics, Kafka: kc, Producer: prod})
 	if err != nil {
 		t.Fatal(err)
@@ -98,4 +85,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// connectorCluster is a kfake cluster with the topics of conn, of
+// partitions partitions, and a producer, closed when the test ends.
+func connectorCluster(t *testing.T, partitions int32, topics pipeline.Topics, conn *pipeline.Connector) (kafka.Config, *kgo.Client) {
+	t.Helper()
+	var names []string
+	for _, s := range topics.Specs([]*pipeline.Connector{conn}) {
+		names = append(names, s.Name)
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, names...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	prod, err := kc.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(prod.Close)
+	return kc, prod
 }

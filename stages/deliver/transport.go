@@ -18,11 +18,13 @@ const maxIdlePerHost = 4096
 // have the same scheme and host:port and the same TLS settings (roots,
 // client certificate, server name, minimum version) share one connection
 // pool. A connector's in-flight limit is still its own: it is counted by
-// the deliver stage, not by the pool. Client is safe for concurrent use;
-// call it while the stages are built, before requests are sent.
+// the deliver stage, not by the pool. Client is safe for concurrent use,
+// also while requests are sent (a reload): once the set is sealed, a
+// transport handed out is never changed.
 type Transports struct {
 	mu     sync.Mutex
 	byHost map[string][]*shared
+	sealed bool // transports handed out may be in use: raise by a new one
 }
 
 type shared struct {
@@ -47,8 +49,7 @@ func (ts *Transports) Client(c *pipeline.Connector) *http.Client {
 	for _, s := range ts.byHost[key] {
 		if s.http2 == c.HTTP2 && sameTLS(s.tls, c.TLS) {
 			if !s.http2 {
-				s.t.MaxIdleConnsPerHost = min(s.t.MaxIdleConnsPerHost+c.MaxInFlight, maxIdlePerHost)
-				s.t.MaxIdleConns, s.t.MaxConnsPerHost = s.t.MaxIdleConnsPerHost, s.t.MaxIdleConnsPerHost
+				s.raise(c.MaxInFlight, ts.sealed)
 			}
 			return s.client
 		}
@@ -59,6 +60,31 @@ func (ts *Transports) Client(c *pipeline.Connector) *http.Client {
 	}
 	ts.byHost[key] = append(ts.byHost[key], &shared{tls: c.TLS, http2: c.HTTP2, t: client.Transport.(*http.Transport), client: client})
 	return client
+}
+
+// seal makes later Client calls leave the transports handed out as they
+// are: a raise of a shared HTTP/1.1 transport's bound then makes a new
+// transport, shared from then on, while the old one serves its clients
+// until they are gone (its idle connections close after its idle
+// timeout). A stage seals its set when connectors change at run time.
+func (ts *Transports) seal() {
+	ts.mu.Lock()
+	ts.sealed = true
+	ts.mu.Unlock()
+}
+
+// raise adds n to s's connection bound, up to maxIdlePerHost; sealed, it
+// does so on a copy of s's transport, which replaces it in s.
+func (s *shared) raise(n int, sealed bool) {
+	bound := min(s.t.MaxIdleConnsPerHost+n, maxIdlePerHost)
+	if bound == s.t.MaxIdleConnsPerHost {
+		return
+	}
+	if sealed {
+		s.t = s.t.Clone()
+		s.client = noRedirects(s.t)
+	}
+	s.t.MaxIdleConnsPerHost, s.t.MaxIdleConns, s.t.MaxConnsPerHost = bound, bound, bound
 }
 
 // Len returns how many transports were made.

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"crypto/tls"
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -48,5 +49,30 @@ func TestTransportsShareByHostAndTLS(t *testing.T) {
 	}
 	if n := ts.Len(); n != 6 {
 		t.Errorf("%d transports, want 6", n)
+	}
+}
+
+// Once sealed (connectors change while requests are sent), a Client call
+// that raises a shared transport's connection bound leaves the transport
+// in use untouched and hands out a new one with the raised bound, shared
+// from then on.
+func TestTransportsSealedRaiseLeavesTransportInUse(t *testing.T) {
+	u, _ := url.Parse("http://h.example/one")
+	conn := &pipeline.Connector{URL: u, MaxInFlight: 10}
+	ts := NewTransports()
+	inUse := ts.Client(conn)
+	ts.seal()
+	raised := ts.Client(conn)
+	if raised == inUse {
+		t.Fatal("a sealed set raised the bound of the transport in use")
+	}
+	if got := inUse.Transport.(*http.Transport).MaxConnsPerHost; got != 10 {
+		t.Errorf("the transport in use has bound %d after the raise, want 10", got)
+	}
+	if got := raised.Transport.(*http.Transport).MaxConnsPerHost; got != 20 {
+		t.Errorf("the new transport has bound %d, want 20", got)
+	}
+	if ts.Client(&pipeline.Connector{URL: u}) != raised {
+		t.Error("a connector adding nothing to the bound does not share the new transport")
 	}
 }
