@@ -63,8 +63,9 @@ type ConsumerConfig struct {
 	// MaxInFlightTotal bounds the handlers running at once over all
 	// routes. When it is reached, each route busy or waiting may hold
 	// only its share, MaxInFlightTotal / routes, of new slots, so that
-	// busy routes cannot starve the others. Default: the largest
-	// route's MaxInFlight when there is one route, else 1024.
+	// busy routes cannot starve the others. Default: 1024, or the
+	// largest route's MaxInFlight when that is larger, so that the
+	// default never caps a route below its own MaxInFlight.
 	MaxInFlightTotal int
 	// MaxQueuedTotal bounds the records read but not started, over the
 	// partitions whose fetching is not paused (a paused partition holds
@@ -109,7 +110,7 @@ func (cfg *ConsumerConfig) fill() error {
 		most = max(most, r.MaxInFlight)
 	}
 	if cfg.MaxInFlightTotal <= 0 {
-		cfg.MaxInFlightTotal = 1024
+		cfg.MaxInFlightTotal = max(1024, most)
 		if len(cfg.Routes) == 1 {
 			cfg.MaxInFlightTotal = most
 		}

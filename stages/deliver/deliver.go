@@ -40,7 +40,9 @@ type Config struct {
 	// process passes one to both stages.
 	Transports *Transports
 	// MaxInFlightTotal bounds the requests of all connectors at once (see
-	// kafka.ConsumerConfig). Default 1024.
+	// kafka.ConsumerConfig). Default 1024, or the largest max_in_flight
+	// when larger; a connector whose max_in_flight is above a total set
+	// here is warned about when the stage starts.
 	MaxInFlightTotal int
 	// Health gives each connector's gate (circuit breaker, throttling,
 	// runtime state, rate limit); nil sends without one.
@@ -112,6 +114,10 @@ func newStage(name string, cfg Config, group string, routes []kafka.Route) (*Sta
 	grace := time.Duration(0)
 	for _, c := range enabled(cfg.Connectors) {
 		grace = max(grace, c.Timeout+5*time.Second)
+		if t := cfg.MaxInFlightTotal; t > 0 && c.MaxInFlight > t {
+			logger(cfg).Warn("max_in_flight is above --max-in-flight-total, which caps it", "stage", name,
+				"connector", c.Name, "max_in_flight", c.MaxInFlight, "max_in_flight_total", t)
+		}
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:            cfg.Kafka,
