@@ -61,7 +61,7 @@ func (w *worker) route(r kafka.Route) kafka.Route {
 
 // expiresAt is when r's event reaches max_age and goes to the DLQ.
 func (w *worker) expiresAt(r *kgo.Record) time.Time {
-	return pipeline.ReadMeta(r).IngestTime.Add(w.conn.Retry.MaxAge)
+	return pipeline.ReadIngestTime(r).Add(w.conn.Retry.MaxAge)
 }
 
 // release gives r back to the gate unsent.
