@@ -34,6 +34,7 @@ func BenchmarkSend(b *testing.B) {
 	b.SetParallelism(8) // 16 goroutines on 2 cores
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if r := s.Send(context.Background(), body); !r.OK {
