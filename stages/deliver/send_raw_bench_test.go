@@ -57,7 +57,7 @@ func BenchmarkSendRawHTTP1(b *testing.B) {
 				b.Error(err)
 				return
 			}
-			if err := readAnswer(br); err != nil {
+			if err := readRawAnswer(br); err != nil {
 				b.Error(err)
 				return
 			}
@@ -65,9 +65,9 @@ func BenchmarkSendRawHTTP1(b *testing.B) {
 	})
 }
 
-// readAnswer reads a 2xx answer without a body (as the benchmark's
+// readRawAnswer reads a 2xx answer without a body (as the benchmark's
 // endpoint sends): its status line and headers.
-func readAnswer(br *bufio.Reader) error {
+func readRawAnswer(br *bufio.Reader) error {
 	line, err := br.ReadSlice('\n')
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ type Sender struct {
 	signer  signature.RequestSigner // nil: unsigned
 	client  *http.Client
 	rt      http.RoundTripper // client's transport, called directly
+	h1      *h1Pool           // when set, HTTP/1.1 requests go through it (see useH1)
+	h1Head  []byte
 }
 
 // NewSender returns a Sender for c. client may be nil for a client whose
@@ -172,6 +174,9 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 // standard-webhooks), and classifies the answer. It returns when the
 // endpoint answered, the connector's timeout passed, or ctx ended.
 func (s *Sender) SendEvent(ctx context.Context, eventID string, body []byte) Result {
+	if s.h1 != nil && s.tmplURL == s.url {
+		return s.sendH1(ctx, eventID, body)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	start := time.Now()

@@ -38,10 +38,16 @@ func newWorker(cfg Config, c *pipeline.Connector) *worker {
 	case cfg.Transports != nil:
 		client = cfg.Transports.Client(c)
 	}
+	sender := NewSender(c, cfg.Version, client)
+	if cfg.HTTPClient == nil && cfg.Transports != nil {
+		if pool := cfg.Transports.H1(c); pool != nil {
+			sender.useH1(pool, c.URL)
+		}
+	}
 	return &worker{
 		conn:     c,
 		topics:   cfg.Topics,
-		sender:   NewSender(c, cfg.Version, client),
+		sender:   sender,
 		producer: cfg.Producer,
 		metrics:  cfg.Metrics.Connector(c.Name),
 		log:      logger(cfg).With("connector", c.Name),
