@@ -198,18 +198,23 @@ func (p *h1Pool) roundTrip(ctx context.Context, deadline time.Time, req []byte) 
 }
 
 // exchange sends req on c and reads the answer. The connection's deadline
-// is deadline, and moves to the past when ctx ends first.
+// is deadline, and moves to the past when ctx ends first; a connection
+// whose deadline ctx's end may still move is not reused.
 func (c *h1Conn) exchange(ctx context.Context, deadline time.Time, req []byte) (h1Answer, error) {
 	if err := c.nc.SetDeadline(deadline); err != nil {
 		return h1Answer{}, err
 	}
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	if _, err := c.nc.Write(req); err != nil {
+		stop()
 		if c.reused && ctx.Err() == nil && time.Now().Before(deadline) {
 			return h1Answer{}, errStale
 		}
 		return h1Answer{}, err
 	}
-	return readAnswer(c.br, c.reused)
+	a, err := readAnswer(c.br, c.reused)
+	if !stop() {
+		a.reusable = false
+	}
+	return a, err
 }
