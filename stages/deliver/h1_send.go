@@ -17,10 +17,11 @@ import (
 
 // h1Eligible reports whether c's requests may go through an h1Pool rather
 // than net/http: HTTP/1.1 (not http2 = true), an http or https URL with
-// an ASCII host, no proxy from the environment for it, and headers that
-// net/http would send unchanged. Anything else keeps net/http.
+// an ASCII host, no user info (net/http turns it into basic
+// authentication), no proxy from the environment for it, and headers
+// that net/http would send unchanged. Anything else keeps net/http.
 func h1Eligible(c *pipeline.Connector) bool {
-	if c.HTTP2 || c.URL == nil || (c.URL.Scheme != "http" && c.URL.Scheme != "https") || c.URL.Host == "" {
+	if c.HTTP2 || c.URL == nil || (c.URL.Scheme != "http" && c.URL.Scheme != "https") || c.URL.Host == "" || c.URL.User != nil {
 		return false
 	}
 	for _, r := range c.URL.Host {

@@ -235,3 +235,29 @@ func TestH1TLS(t *testing.T) {
 		t.Errorf("trusted certificate: %+v", res)
 	}
 }
+
+// Connectors that net/http serves differently keep net/http.
+func TestH1Eligible(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"http://example.com/hook":        true,
+		"https://example.com:8443/h?x=1": true,
+		"https://user:pw@example.com/":   false,
+		"https://bücher.example/":        false,
+		"ftp://example.com/":             false,
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h1Eligible(&pipeline.Connector{URL: u}); got != want {
+			t.Errorf("%s: eligible %v, want %v", raw, got, want)
+		}
+	}
+	u, _ := url.Parse("https://example.com/")
+	if h1Eligible(&pipeline.Connector{URL: u, HTTP2: true}) {
+		t.Error("http2 = true: eligible, want net/http")
+	}
+	if h1Eligible(&pipeline.Connector{URL: u, Headers: map[string]string{"X-A": "a\nb"}}) {
+		t.Error("a header value with a newline: eligible, want net/http's handling")
+	}
+}
