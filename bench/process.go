@@ -15,9 +15,6 @@ import (
 	"time"
 )
 
-// defaultMaxInFlightTotal is hookpipe run's --max-in-flight-total default.
-const defaultMaxInFlightTotal = 1024
-
 // procConfig configures one pipeline subprocess.
 type procConfig struct {
 	Name        string // names the log and profile files, e.g. "throughput"
@@ -87,10 +84,7 @@ func (b *Bench) runArgs(cfg procConfig, dir, addr string) []string {
 	}
 	if n := b.opts.MaxInFlightTotal; n > 0 {
 		args = append(args, "--max-in-flight-total", strconv.Itoa(n))
-	} else if m := b.opts.Sizes.MaxInFlight; m > defaultMaxInFlightTotal {
-		// The pipeline's own bound would cap the connectors' max_in_flight.
-		args = append(args, "--max-in-flight-total", strconv.Itoa(m))
-	}
+	} // else the pipeline's default, which never caps a connector's max_in_flight
 	if d := b.opts.ProfileDir; d != "" {
 		base := filepath.Join(d, cfg.Name)
 		args = append(args, "--cpuprofile", base+".cpu.pprof", "--memprofile", base+".heap.pprof")

@@ -149,6 +149,21 @@ func ReadMeta(r *kgo.Record) Meta {
 	return m
 }
 
+// ReadIngestTime is ReadMeta(r).IngestTime without decoding (and
+// allocating) the other headers: the consumer asks it of every record it
+// reads, for the record's expiry.
+func ReadIngestTime(r *kgo.Record) time.Time {
+	at := r.Timestamp
+	for _, h := range r.Headers {
+		if h.Key == HeaderIngestTime {
+			if ms, ok := parseDecimal(h.Value); ok {
+				at = time.UnixMilli(ms)
+			}
+		}
+	}
+	return at
+}
+
 // headers encodes m, and reason when not empty, as record headers.
 func (m Meta) headers(reason string) []kgo.RecordHeader {
 	hs := make([]kgo.RecordHeader, 0, 6)

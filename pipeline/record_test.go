@@ -117,3 +117,23 @@ func TestMetaHeadersRoundTrip(t *testing.T) {
 		t.Fatalf("malformed headers read as %+v", bad)
 	}
 }
+
+// ReadIngestTime reads what ReadMeta reads as the ingest time: the header,
+// else the record's timestamp when the header is missing or malformed.
+func TestReadIngestTimeAsReadMeta(t *testing.T) {
+	stamp := time.UnixMilli(5)
+	for _, hs := range [][]kgo.RecordHeader{
+		nil,
+		Meta{IngestTime: time.UnixMilli(1764064800123), EventID: "e1", EventType: "co2"}.headers(""),
+		{{Key: HeaderIngestTime, Value: []byte("-3")}},
+		{{Key: HeaderEventID, Value: []byte("e")}, {Key: HeaderIngestTime, Value: []byte("77")}},
+	} {
+		r := &kgo.Record{Timestamp: stamp, Headers: hs}
+		if got, want := ReadIngestTime(r), ReadMeta(r).IngestTime; !got.Equal(want) {
+			t.Errorf("headers %v: ReadIngestTime %v, ReadMeta %v", hs, got, want)
+		}
+	}
+	if got := ReadIngestTime(&kgo.Record{Timestamp: stamp, Headers: []kgo.RecordHeader{{Key: HeaderIngestTime, Value: []byte("77")}}}); !got.Equal(time.UnixMilli(77)) {
+		t.Errorf("ReadIngestTime = %v, want the header's 77 ms", got)
+	}
+}

@@ -60,7 +60,8 @@ type Options struct {
 	HTTPClient func(*pipeline.Connector) *http.Client
 	// MaxInFlightTotal bounds the webhook requests in flight at once in
 	// each of the deliver and retry stages, over all connectors (each
-	// still bounded by its max_in_flight). Default 1024.
+	// still bounded by its max_in_flight). Default 1024, or the largest
+	// max_in_flight when larger.
 	MaxInFlightTotal int
 	// Logger; default slog.Default().
 	Logger *slog.Logger

@@ -31,7 +31,7 @@ func (f *benchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to `FILE`")
 	fs.StringVar(&f.profileDir, "cpuprofile-dir", "", "make every pipeline process write CPU and heap profiles into `DIR`")
 	fs.IntVar(&f.partitions, "partitions", 12, "`N` partitions for the pipeline's topics")
-	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 0, "the pipeline's --max-in-flight-total `N` (default: the pipeline's, 1024)")
+	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 0, "the pipeline's --max-in-flight-total `N` (default: the pipeline's, 1024 or the largest max_in_flight)")
 	fs.IntVar(&s.Events, "events", 0, "`N` events for ceiling, throughput (default 200000; quick 20000)")
 	fs.IntVar(&s.Batch, "batch", 0, "`N` events per ingest request (default 100)")
 	fs.IntVar(&s.Posters, "posters", 0, "`N` concurrent ingest requests (default 8)")

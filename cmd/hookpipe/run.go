@@ -52,7 +52,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.partitions, "partitions", 12, "`N` partitions for topics hookpipe creates")
 	fs.IntVar(&f.connectorPartitions, "connector-partitions", 0, "`N` partitions for each connector's main topic hookpipe creates (default: --partitions)")
 	fs.IntVar(&f.retryPartitions, "retry-partitions", 1, "`N` partitions for each connector's retry tier and DLQ topics hookpipe creates (0: --connector-partitions)")
-	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 1024, "at most `N` webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight")
+	fs.IntVar(&f.maxInFlightTotal, "max-in-flight-total", 0, "at most `N` webhook requests in flight at once over all connectors, per deliver and per retry stage; each connector still has its max_in_flight (default 1024, or the largest max_in_flight when larger)")
 	fs.IntVar(&f.replication, "replication-factor", 1, "replication factor `N` for topics hookpipe creates")
 	fs.StringVar(&f.stageList, "stages", strings.Join(stages.StageNames(), ","), "the stages to run in this process, a comma-separated `LIST`")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
@@ -77,8 +77,8 @@ func (f *runFlags) check() error {
 		return fmt.Errorf("--connector-partitions %d: want 1 to 10000, or 0 for --partitions", f.connectorPartitions)
 	case f.retryPartitions < 0 || f.retryPartitions > 10000:
 		return fmt.Errorf("--retry-partitions %d: want 1 to 10000, or 0 for --connector-partitions", f.retryPartitions)
-	case f.maxInFlightTotal < 1 || f.maxInFlightTotal > 1_000_000:
-		return fmt.Errorf("--max-in-flight-total %d: want 1 to 1000000", f.maxInFlightTotal)
+	case f.maxInFlightTotal < 0 || f.maxInFlightTotal > 1_000_000:
+		return fmt.Errorf("--max-in-flight-total %d: want 1 to 1000000, or 0 for the default", f.maxInFlightTotal)
 	case f.replication < 1 || f.replication > 32:
 		return fmt.Errorf("--replication-factor %d: want 1 to 32", f.replication)
 	case f.maxBody < 1024:

@@ -80,9 +80,11 @@ type ConsumerConfig struct {
 	// only its share, MaxInFlightTotal / routes, of new slots, so that
 	// busy routes cannot starve the others; a route refused by its Gate
 	// does not count. Beyond its share a route never takes the last
-	// MaxInFlightTotal / len(Routes) free slots, so a route with slow
-	// handlers cannot hold them all. Default: the largest route's
-	// MaxInFlight when there is one route, else 1024.
+	// MaxInFlightTotal / routes free slots, so a route with slow handlers
+	// cannot hold them all. Default: 1024, or the largest route's
+	// MaxInFlight when that is larger (the only route's when there is
+	// one), so that the default never caps a route below its own
+	// MaxInFlight.
 	MaxInFlightTotal int
 	// MaxQueuedTotal bounds the records read but not started, over the
 	// partitions whose fetching is not paused (a paused partition holds
@@ -132,7 +134,7 @@ func (cfg *ConsumerConfig) fill() error {
 		most = max(most, cfg.Routes[i].MaxInFlight)
 	}
 	if cfg.MaxInFlightTotal <= 0 {
-		cfg.MaxInFlightTotal = 1024
+		cfg.MaxInFlightTotal = max(1024, most)
 		if len(cfg.Routes) == 1 {
 			cfg.MaxInFlightTotal = most
 		}

@@ -44,7 +44,9 @@ type Config struct {
 	// process passes one to both stages.
 	Transports *Transports
 	// MaxInFlightTotal bounds the requests of all connectors at once (see
-	// kafka.ConsumerConfig). Default 1024.
+	// kafka.ConsumerConfig). Default 1024, or the largest max_in_flight
+	// when larger; a connector whose max_in_flight is above a total set
+	// here is warned about when the stage starts.
 	MaxInFlightTotal int
 	// Health gives each connector's gate (circuit breaker, throttling,
 	// runtime state, rate limit); nil sends without one.
@@ -142,6 +144,10 @@ func newStage(name string, cfg Config, group string, build func(Config, *pipelin
 		routes = append(routes, r)
 		s.routes[c.Name] = routed{c, r}
 		grace = max(grace, c.Timeout+5*time.Second)
+		if t := cfg.MaxInFlightTotal; t > 0 && c.MaxInFlight > t {
+			logger(cfg).Warn("max_in_flight is above --max-in-flight-total, which caps it", "stage", name,
+				"connector", c.Name, "max_in_flight", c.MaxInFlight, "max_in_flight_total", t)
+		}
 	}
 	c, err := kafka.NewConsumer(kafka.ConsumerConfig{
 		Kafka:            cfg.Kafka,

@@ -14,7 +14,13 @@ import (
 // BenchmarkSend measures one signed delivery through Sender.Send to a
 // loopback endpoint that answers 204, 16 at a time, over HTTP/1.1: the
 // sender's own allocations plus net/http's client and server.
-func BenchmarkSend(b *testing.B) {
+func BenchmarkSend(b *testing.B) { benchmarkSend(b, false) }
+
+// BenchmarkSendH1 is BenchmarkSend through the h1Pool that a deliver
+// stage gives HTTP/1.1 connectors.
+func BenchmarkSendH1(b *testing.B) { benchmarkSend(b, true) }
+
+func benchmarkSend(b *testing.B, h1 bool) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusNoContent)
@@ -29,11 +35,15 @@ func BenchmarkSend(b *testing.B) {
 		MaxInFlight: 16, Headers: map[string]string{"X-Api-Key": "k3y"},
 	}
 	s := NewSender(c, "bench", nil)
+	if h1 {
+		s.useH1(NewTransports().H1(c), c.URL)
+	}
 	body := []byte(`{"event":{"eventId":"b1-2","targetName":"projects/p/devices/d","eventType":"temperature",` +
 		`"data":{"temperature":{"value":21.5,"updateTime":"2026-11-25T10:00:00Z"}}},"labels":{"name":"x"}}`)
 	b.SetParallelism(8) // 16 goroutines on 2 cores
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if r := s.Send(context.Background(), body); !r.OK {

@@ -42,11 +42,15 @@ type Result struct {
 // concurrent use; each call signs afresh with the connector's scheme.
 type Sender struct {
 	url     string
+	tmpl    *http.Request // a POST to tmplURL, copied per request; never sent itself
+	tmplURL string
 	timeout time.Duration
 	header  http.Header
 	signer  signature.RequestSigner // nil: unsigned
 	client  *http.Client
 	rt      http.RoundTripper // client's transport, called directly
+	h1      *h1Pool           // when set, HTTP/1.1 requests go through it (see useH1)
+	h1Head  []byte
 }
 
 // NewSender returns a Sender for c. client may be nil for a client whose
@@ -61,6 +65,7 @@ func NewSender(c *pipeline.Connector, version string, client *http.Client) *Send
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "hookpipe/"+version)
 	s := &Sender{url: c.URL.String(), timeout: c.Timeout, header: h, client: client}
+	s.tmpl, s.tmplURL = template(s.url), s.url
 	s.signer = requestSigner(c)
 	if s.client == nil && c.HTTP2 {
 		s.client = NewHTTP2Client(c.TLS)
@@ -119,9 +124,12 @@ func NewHTTP2Client(tlsCfg *tls.Config) *http.Client {
 }
 
 // newTransport returns the default transport's timeouts with tlsCfg and
-// an empty protocol set.
+// an empty protocol set. It asks for no compressed answers: an answer's
+// body is read only to reuse the connection, so gzip would only add a
+// header to every request and a check to every answer.
 func newTransport(tlsCfg *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true
 	if tlsCfg != nil {
 		t.TLSClientConfig = tlsCfg.Clone()
 	}
@@ -166,10 +174,13 @@ func (s *Sender) Send(ctx context.Context, body []byte) Result {
 // standard-webhooks), and classifies the answer. It returns when the
 // endpoint answered, the connector's timeout passed, or ctx ended.
 func (s *Sender) SendEvent(ctx context.Context, eventID string, body []byte) Result {
+	if s.h1 != nil && s.tmplURL == s.url {
+		return s.sendH1(ctx, eventID, body)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	req, err := s.request(ctx, body)
 	if err != nil {
 		return Result{Class: "network", Err: "request: " + err.Error()}
 	}
@@ -220,4 +231,35 @@ func statusClass(code int) string {
 	default:
 		return "5xx"
 	}
+}
+
+// template returns the request that Sender.request copies, or nil when url
+// does not parse (request then reports the error per request).
+func template(url string) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, url, nil)
+	if err != nil {
+		return nil
+	}
+	return req
+}
+
+// request returns a POST of body to s.url under ctx. It copies s.tmpl
+// instead of parsing the URL again: the transport only reads a request's
+// URL, so the copies share it. Body, GetBody and ContentLength are set
+// as http.NewRequestWithContext sets them for a *bytes.Reader, so the
+// transport still writes headers and body in one write and may resend the
+// body on a connection that was closed before the request was sent.
+func (s *Sender) request(ctx context.Context, body []byte) (*http.Request, error) {
+	if s.tmpl == nil || s.tmplURL != s.url { // url changed since NewSender (tests do)
+		return http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	}
+	req := s.tmpl.WithContext(ctx)
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return req, nil
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	return req, nil
 }

@@ -25,6 +25,37 @@ type Transports struct {
 	mu     sync.Mutex
 	byHost map[string][]*shared
 	sealed bool // transports handed out may be in use: raise by a new one
+	h1     map[string][]*sharedH1
+}
+
+type sharedH1 struct {
+	tls  *tls.Config
+	pool *h1Pool
+}
+
+// H1 returns the HTTP/1.1 pool for c (see h1Pool), shared as Client shares
+// clients: by host and TLS settings, its connection bound raised by each
+// connector's max_in_flight. It returns nil when c is not eligible
+// (h1Eligible): such a connector sends through Client's.
+func (ts *Transports) H1(c *pipeline.Connector) *h1Pool {
+	if !h1Eligible(c) {
+		return nil
+	}
+	key := c.URL.Scheme + "://" + c.URL.Host
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, s := range ts.h1[key] {
+		if sameTLS(s.tls, c.TLS) {
+			s.pool.grow(c.MaxInFlight)
+			return s.pool
+		}
+	}
+	if ts.h1 == nil {
+		ts.h1 = make(map[string][]*sharedH1)
+	}
+	p := newH1PoolFor(c, c.MaxInFlight)
+	ts.h1[key] = append(ts.h1[key], &sharedH1{tls: c.TLS, pool: p})
+	return p
 }
 
 type shared struct {

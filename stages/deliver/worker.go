@@ -40,10 +40,16 @@ func newWorker(cfg Config, c *pipeline.Connector) *worker {
 	case cfg.Transports != nil:
 		client = cfg.Transports.Client(c)
 	}
+	sender := NewSender(c, cfg.Version, client)
+	if cfg.HTTPClient == nil && cfg.Transports != nil {
+		if pool := cfg.Transports.H1(c); pool != nil {
+			sender.useH1(pool, c.URL)
+		}
+	}
 	return &worker{
 		conn:     c,
 		topics:   cfg.Topics,
-		sender:   NewSender(c, cfg.Version, client),
+		sender:   sender,
 		producer: cfg.Producer,
 		mover:    cfg.mover,
 		metrics:  cfg.Metrics.Connector(c.Name),
@@ -64,7 +70,7 @@ func (w *worker) route(r kafka.Route) kafka.Route {
 
 // expiresAt is when r's event reaches max_age and goes to the DLQ.
 func (w *worker) expiresAt(r *kgo.Record) time.Time {
-	return pipeline.ReadMeta(r).IngestTime.Add(w.conn.Retry.MaxAge)
+	return pipeline.ReadIngestTime(r).Add(w.conn.Retry.MaxAge)
 }
 
 // release gives r back to the gate unsent.

@@ -139,9 +139,12 @@ func TestWorkerDueAt(t *testing.T) {
 // headers and a signature that verifies; a timeout, a redirect and a
 // refused connection are failures of their class.
 func TestSender(t *testing.T) {
-	var got *http.Request
+	first := make(chan *http.Request, 1) // the first request; handlers run concurrently
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r
+		select {
+		case first <- r:
+		default:
+		}
 		switch r.URL.Query().Get("do") {
 		case "sleep":
 			<-r.Context().Done()
@@ -152,6 +155,7 @@ func TestSender(t *testing.T) {
 	defer srv.Close()
 	w, _ := testWorker(t, srv, "k")
 	res := w.sender.Send(context.Background(), []byte(`{"a":1}`))
+	got := <-first
 	if !res.OK || got.Header.Get("Content-Type") != "application/json" || got.Header.Get("User-Agent") != "hookpipe/v1" || got.Header.Get("X-Key") != "v" {
 		t.Fatalf("result %+v headers %v", res, got.Header)
 	}
