@@ -98,6 +98,9 @@ func (c *Consumer) commit(ctx context.Context, offsets map[string]map[int32]kgo.
 	var cerr error
 	c.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		cerr = err
+		if resp == nil { // the request failed: no answer to read
+			return
+		}
 		for _, t := range resp.Topics {
 			for _, p := range t.Partitions {
 				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
