@@ -16,7 +16,7 @@ import (
 // waits add.partitions.to.txn.retry.backoff.ms, 20 ms by default, before
 // it asks again: on Apache Kafka 4.1.1, a transaction begun at once after
 // the previous one stalled 22 ms in more than one of ten, and 1 ms later in
-// about one of a hundred (README, "Latency per hop on Apache Kafka").
+// fewer than one of a hundred (README, "Latency per hop on Apache Kafka").
 const TxnSpacing = time.Millisecond
 
 // TxnSpacer keeps a producer's transactions TxnSpacing apart. The zero
