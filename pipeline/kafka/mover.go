@@ -41,6 +41,7 @@ type mover struct {
 	mu      sync.Mutex
 	pending []*move
 	since   time.Time // when the queue was last taken, or filled from empty
+	spacer  TxnSpacer
 }
 
 // partKey is the context key under which a handler's context carries its
@@ -193,6 +194,8 @@ func (c *Consumer) transact(batch []*move, offsets map[string]map[int32]kgo.Epoc
 	prod := c.mover.txn.prod
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	c.mover.spacer.Wait()
+	defer c.mover.spacer.Ended()
 	if err := prod.BeginTransaction(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

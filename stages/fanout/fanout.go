@@ -52,6 +52,8 @@ type Stage struct {
 	log         *slog.Logger
 	joined      atomic.Bool
 	identity    string // group and instance id, for the fenced error
+	// spacer keeps transactions kafka.TxnSpacing apart; Run's goroutine.
+	spacer kafka.TxnSpacer
 }
 
 // target is a connector with what fanout needs of it, resolved once.

@@ -70,6 +70,8 @@ func (s *Stage) fetchErr(fs kgo.Fetches) error {
 // cancelling it midway would leave its outcome unknown.
 func (s *Stage) transact(ctx context.Context, fs kgo.Fetches) error {
 	s.swap() // the batch is routed by the newest set: the whole transaction by one
+	s.spacer.Wait()
+	defer s.spacer.Ended()
 	if err := s.sess.Begin(); err != nil {
 		return fmt.Errorf("fanout: begin transaction: %w", err)
 	}

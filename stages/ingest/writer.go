@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -63,6 +65,8 @@ type Writer struct {
 	// still in that transaction, which must be aborted before the next.
 	// Only Run's goroutine uses it.
 	unended bool
+	// spacer keeps transactions kafka.TxnSpacing apart; Run's goroutine.
+	spacer kafka.TxnSpacer
 }
 
 type writeReq struct {
@@ -154,6 +158,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case r := <-w.reqs:
+			w.spacer.Wait() // requests arriving meanwhile join this transaction
 			if err := w.commit(w.gather(r)); err != nil {
 				return err
 			}
@@ -211,6 +216,7 @@ func (w *Writer) commit(batch []*writeReq) error {
 		}
 	}
 	err := w.transact(batch, recs, deadline)
+	w.spacer.Ended()
 	for _, r := range batch {
 		r.done <- err
 	}
