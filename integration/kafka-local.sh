@@ -37,6 +37,8 @@
 #   HOOKPIPE_KAFKA_TIMEOUT   seconds `up`/`start-node` wait for readiness (default 90; 180 for
 #                            `up --brokers 3`)
 #   HOOKPIPE_KAFKA_HEAP      broker heap flags (default "-Xms256m -Xmx512m")
+#   HOOKPIPE_KAFKA_GC        broker GC flags (default "-XX:+UseSerialGC", light on 2 cores; a
+#                            production-like broker for latency runs: "-XX:+UseG1GC -XX:MaxGCPauseMillis=20")
 #   HOOKPIPE_KAFKA_PROPS     optional file of extra server.properties lines appended to each node
 #   HOOKPIPE_KAFKA_SECURE_PORT  first SASL_SSL port with --secure (default first broker port + 10;
 #                            node K listens on +K)
@@ -57,6 +59,7 @@ KAFKA_HOME_DIR="${HOOKPIPE_KAFKA_HOME:-${HOME}/.cache/hookpipe/kafka-${KAFKA_VER
 STATE_DIR="${HOOKPIPE_KAFKA_STATE:-${REPO_DIR}/.kafka-local}"
 TIMEOUT_S="${HOOKPIPE_KAFKA_TIMEOUT:-90}"
 HEAP_OPTS="${HOOKPIPE_KAFKA_HEAP:--Xms256m -Xmx512m}"
+GC_OPTS="${HOOKPIPE_KAFKA_GC:--XX:+UseSerialGC}"
 LIB_DIR="${KAFKA_HOME_DIR}/libs"
 CLASSPATH_GLOB="${LIB_DIR}/*"
 TOOLS_LOG4J="${KAFKA_HOME_DIR}/log4j2-tools.properties"
@@ -355,10 +358,10 @@ format_node() {
 start_node_process() {
   local k="$1" dir
   dir="$(node_dir "${k}")"
-  # SC2086: HEAP_OPTS is a list of JVM flags; SC2016: $$ and $1 expand in the child bash.
+  # SC2086: HEAP_OPTS and GC_OPTS are lists of JVM flags; SC2016: $$ and $1 expand in the child bash.
   # shellcheck disable=SC2086,SC2016
   setsid bash -c 'echo $$ >"$1"; cd "$2" && shift 2 && exec "$@"' _ "$(pid_file "${k}")" "${dir}" \
-    java ${HEAP_OPTS} -XX:+UseSerialGC -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    java ${HEAP_OPTS} ${GC_OPTS} -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
     -Dkafka.logs.dir="${dir}" \
     -Dlog4j2.configurationFile="${STATE_DIR}/log4j2-broker.properties" \
     -cp "${CLASSPATH_GLOB}" kafka.Kafka "${dir}/server.properties" \
