@@ -2,17 +2,12 @@ package fanout
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
-
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -26,18 +21,9 @@ import (
 // aborted copies too, which a stage committing outputs and offsets apart
 // would have delivered twice.
 func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
-	u, _ := url.Parse("https://example.com")
-	conns := []*pipeline.Connector{{Name: "all", URL: u}}
+	conns := []*pipeline.Connector{{Name: "all", URL: exampleURL}}
 	topics := pipeline.Topics{Prefix: "x"}
-	var names []string
-	for _, s := range topics.Specs(conns) {
-		names = append(names, s.Name)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, kc, prod := fanoutCluster(t, topics, conns)
 	var refused atomic.Int32
 	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		refused.Add(1) // kfake drops this function after it answered once
@@ -55,28 +41,15 @@ func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
 		}
 		return resp, nil, true
 	})
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
 	const n = 20
-	for i := range n {
-		v := fmt.Sprintf(`{"event":{"eventId":"e%d","targetName":"projects/p/devices/d","eventType":"touch","data":{"touch":{}},"timestamp":"t"}}`, i)
-		if err := prod.ProduceSync(context.Background(), &kgo.Record{Topic: topics.Events(), Value: []byte(v)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceTouches(t, prod, topics.Events(), n)
 	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	_, stopStage := runStage(t, s)
 	waitCommitted(t, prod, topics.FanoutGroup(), topics.Events(), n)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stopStage()
 	if refused.Load() != 1 {
 		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused.Load())
 	}

@@ -2,16 +2,12 @@ package fanout
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 	"github.com/hookpipe/hookpipe/pipeline/metrics"
-
-	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/hookpipe/hookpipe/pipeline"
 )
@@ -21,25 +17,14 @@ import (
 // ingest time and eventId — and nothing for the others; a record that is
 // not an envelope is skipped and counted, not retried forever.
 func TestFanoutRoutesAndRenders(t *testing.T) {
-	u, _ := url.Parse("https://example.com")
+	u := exampleURL
 	conns := []*pipeline.Connector{
 		{Name: "all", URL: u, Labels: []string{"name"}},
 		{Name: "temps", URL: u, Events: []string{"temperature"}},
 		{Name: "off", URL: u, Disabled: true},
 	}
 	topics := pipeline.Topics{Prefix: "f"}
-	var names []string
-	for _, s := range topics.Specs(conns) {
-		names = append(names, s.Name)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	_, kc, prod := fanoutCluster(t, topics, conns)
 	metrics := metrics.NewMetrics()
 	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc, Metrics: metrics})
 	if err != nil {
@@ -62,15 +47,10 @@ func TestFanoutRoutesAndRenders(t *testing.T) {
 	rec := pipeline.EncodeEvent(topics.Events(), stored, ingest.IngestTime)
 	prod.ProduceSync(context.Background(), &rec)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	_, stopStage := runStage(t, s)
 
 	got := kafkatest.ReadN(t, kc.Brokers, 4, topics.Connector("all"), topics.Connector("temps"), topics.Connector("off"))
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stopStage()
 	want := map[string]string{
 		"all/e1":   `{"event":{"eventId":"e1","targetName":"projects/p/devices/d1","eventType":"touch","data":{"touch":{}},"timestamp":"t"},"labels":{"name":"N"},"metadata":{"deviceId":"d1","projectId":"p","deviceType":"","productNumber":""}}`,
 		"all/e2":   `{"event":{"eventId":"e2","targetName":"projects/p/devices/d2","eventType":"temperature","data":{"temperature":{"value":1}},"timestamp":"t"},"labels":{},"metadata":{"deviceId":"d2","projectId":"p","deviceType":"","productNumber":""}}`,

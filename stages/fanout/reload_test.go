@@ -1,17 +1,12 @@
 package fanout
 
 import (
-	"context"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/hookpipe/hookpipe/pipeline"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
@@ -19,30 +14,17 @@ import (
 // connector receives them, a changed filter applies; what was written
 // before stays as it was.
 func TestFanoutSetConnectors(t *testing.T) {
-	u, _ := url.Parse("https://example.com")
+	u := exampleURL
 	all := &pipeline.Connector{Name: "a", URL: u}
 	temps := &pipeline.Connector{Name: "a", URL: u, Events: []string{"temperature"}}
 	added := &pipeline.Connector{Name: "b", URL: u}
 	topics := pipeline.Topics{Prefix: "r"}
-	var names []string
-	for _, s := range topics.Specs([]*pipeline.Connector{all, added}) {
-		names = append(names, s.Name)
-	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, names...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
+	_, kc, prod := fanoutCluster(t, topics, []*pipeline.Connector{all, added})
 	s, err := New(Config{Connectors: []*pipeline.Connector{all}, Topics: topics, Kafka: kc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	ctx, stopStage := runStage(t, s)
 	ingest := pipeline.Meta{IngestTime: time.Now()}
 	event := func(id, typ string) {
 		t.Helper()
@@ -57,10 +39,7 @@ func TestFanoutSetConnectors(t *testing.T) {
 	event("e2", "touch")
 	event("e3", "temperature")
 	got := kafkatest.ReadN(t, kc.Brokers, 4, topics.Connector("a"), topics.Connector("b"))
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stopStage()
 	var keys []string
 	for _, r := range got {
 		keys = append(keys, strings.TrimPrefix(r.Topic, "r.connector.")+"/"+pipeline.ReadMeta(r).EventID)
