@@ -2,13 +2,10 @@ package kafka
 
 import (
 	"context"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -19,27 +16,12 @@ import (
 // route's records are handled once its gate opens, and everything is
 // committed.
 func TestConsumerRefusedRouteDoesNotHoldUpPolling(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "refused", "healthy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
-	produce := func(topic string, n int) {
-		for i := range n {
-			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte("v")}, nil)
-		}
-		if err := prod.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
+	kc, prod, adm := kfakeCluster(t, 4, "refused", "healthy")
 	// 80 records over 4 partitions: fewer than MaxQueued (100) in each,
 	// so none pauses because its queue is full, but more than the
 	// consumer's MaxQueuedTotal (4 × 8 = 32).
 	const refusedN, healthyN = 80, 200
-	produce("refused", refusedN)
+	produceN(t, prod, "refused", 0, refusedN)
 	gate := &closedGate{}
 	var refused, healthy atomic.Int64
 	routes := []Route{
@@ -49,23 +31,16 @@ func TestConsumerRefusedRouteDoesNotHoldUpPolling(t *testing.T) {
 		{Name: "healthy", Topics: []string{"healthy"}, MaxInFlight: 4,
 			Handle: func(context.Context, *kgo.Record) error { healthy.Add(1); return nil }},
 	}
-	cons, err := NewConsumer(ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cons.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 8})
+	defer stop()
 	poll(t, "the refused route asked its gate", func() bool { return gate.asked.Load() > 0 })
-	produce("healthy", healthyN)
+	produceN(t, prod, "healthy", 0, healthyN)
 	poll(t, "the healthy route's records handled", func() bool { return healthy.Load() == healthyN })
 	if n := refused.Load(); n != 0 {
 		t.Fatalf("the refused route handled %d records while its gate refused", n)
 	}
 	gate.openUp()
 	poll(t, "the refused route's records handled once its gate opens", func() bool { return refused.Load() == refusedN })
-	adm := kadm.NewClient(prod)
 	poll(t, "everything committed", func() bool {
 		return lagOf(t, adm, "g", "refused") == 0 && lagOf(t, adm, "g", "healthy") == 0
 	})
@@ -76,23 +51,8 @@ func TestConsumerRefusedRouteDoesNotHoldUpPolling(t *testing.T) {
 // else to do: another route that gets records later starts them at once
 // instead of waiting for the slow handlers to give slots back.
 func TestConsumerSlowRouteLeavesReserve(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "slow", "fast"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
-	produce := func(topic string, n int) {
-		for i := range n {
-			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte("v")}, nil)
-		}
-		if err := prod.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	produce("slow", 100)
+	kc, prod, adm := kfakeCluster(t, 4, "slow", "fast")
+	produceN(t, prod, "slow", 0, 100)
 	release := make(chan struct{})
 	var slowRunning, slowPeak, fast atomic.Int64
 	routes := []Route{
@@ -114,22 +74,15 @@ func TestConsumerSlowRouteLeavesReserve(t *testing.T) {
 	// 20 slots, 2 routes: a reserve of 10. The slow route's queues are
 	// short, so its partitions pause and hold no records against the
 	// consumer's MaxQueuedTotal (80).
-	cons, err := NewConsumer(ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cons.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 20})
+	defer stop()
 	poll(t, "the slow route running 10 handlers", func() bool { return slowRunning.Load() == 10 })
-	produce("fast", 200)
+	produceN(t, prod, "fast", 0, 200)
 	poll(t, "the fast route's records handled while the slow ones hang", func() bool { return fast.Load() == 200 })
 	if p := slowPeak.Load(); p > 10 {
 		t.Errorf("the slow route held %d slots, want at most 20 less the reserve of 10", p)
 	}
 	close(release)
-	adm := kadm.NewClient(prod)
 	poll(t, "everything committed", func() bool { return lagOf(t, adm, "g", "slow") == 0 && lagOf(t, adm, "g", "fast") == 0 })
 }
 
@@ -137,23 +90,8 @@ func TestConsumerSlowRouteLeavesReserve(t *testing.T) {
 // against the consumer's bound on queued records either: a route with
 // many of them does not hold up the other routes' records.
 func TestConsumerRecordsNotDueDoNotHoldUpPolling(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, "later", "now"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	kc := Config{Brokers: c.ListenAddrs()}
-	prod, _ := kc.NewClient()
-	defer prod.Close()
-	produce := func(topic string, n int) {
-		for i := range n {
-			prod.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte(strconv.Itoa(i)), Value: []byte("v")}, nil)
-		}
-		if err := prod.Flush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	produce("later", 80) // under MaxQueued (100) per partition, over MaxQueuedTotal (32)
+	kc, prod, _ := kfakeCluster(t, 4, "later", "now")
+	produceN(t, prod, "later", 0, 80) // under MaxQueued (100) per partition, over MaxQueuedTotal (32)
 	var asked, later, now atomic.Int64
 	routes := []Route{
 		{Name: "later", Topics: []string{"later"}, MaxInFlight: 100,
@@ -162,16 +100,10 @@ func TestConsumerRecordsNotDueDoNotHoldUpPolling(t *testing.T) {
 		{Name: "now", Topics: []string{"now"}, MaxInFlight: 4,
 			Handle: func(context.Context, *kgo.Record) error { now.Add(1); return nil }},
 	}
-	cons, err := NewConsumer(ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cons.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	_, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: routes, MaxInFlightTotal: 8})
+	defer stop()
 	poll(t, "the later route's heads asked when they are due", func() bool { return asked.Load() >= 4 })
-	produce("now", 200)
+	produceN(t, prod, "now", 0, 200)
 	poll(t, "the other route's records handled", func() bool { return now.Load() == 200 })
 	if n := later.Load(); n != 0 {
 		t.Fatalf("%d records handled before they were due", n)
