@@ -73,6 +73,14 @@ func keyNames(prefix string, n int) []string {
 	return out
 }
 
+// expiryInValue is an ExpiresAt for records whose value is
+// "<i>/<expiry in Unix ms>".
+func expiryInValue(r *kgo.Record) time.Time {
+	_, ms, _ := strings.Cut(string(r.Value), "/")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return time.UnixMilli(n)
+}
+
 func runConsumer(t *testing.T, cfg ConsumerConfig) (*Consumer, func()) {
 	t.Helper()
 	cons, err := NewConsumer(cfg)
@@ -236,11 +244,7 @@ func TestConsumerKeyOrderedGateExpiresInOrder(t *testing.T) {
 	if err := prod.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	expiresAt := func(r *kgo.Record) time.Time {
-		_, ms, _ := strings.Cut(string(r.Value), "/")
-		n, _ := strconv.ParseInt(ms, 10, 64)
-		return time.UnixMilli(n)
-	}
+	expiresAt := expiryInValue
 	gate := &closedGate{}
 	var mu sync.Mutex
 	var handled []string // "<key><i>", in order; "!" marks one started before its expiry while refused
@@ -281,11 +285,7 @@ func TestConsumerKeyOrderedGateExpiresBehindReady(t *testing.T) {
 	if err := prod.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	expiresAt := func(r *kgo.Record) time.Time {
-		_, ms, _ := strings.Cut(string(r.Value), "/")
-		n, _ := strconv.ParseInt(ms, 10, 64)
-		return time.UnixMilli(n)
-	}
+	expiresAt := expiryInValue
 	gate := &closedGate{}
 	gate.open.Store(true)
 	bStarted, releaseB := make(chan struct{}), make(chan struct{})
