@@ -3,14 +3,14 @@ package kafka
 import (
 	"context"
 	"strconv"
-	"sync/atomic"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
 // A transaction whose offset commit the group refuses (a rebalance
@@ -22,23 +22,7 @@ func TestConsumerMoveAbortedThenRewritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	var refused atomic.Int32
-	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		refused.Add(1) // kfake drops this function after it answered once
-		req := kreq.(*kmsg.TxnOffsetCommitRequest)
-		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.IllegalGeneration.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
+	refused := kafkatest.RefuseTxnOffsetCommit(c, kerr.IllegalGeneration)
 	kc := Config{Brokers: c.ListenAddrs()}
 	const n = 40
 	for i := range n {
@@ -47,8 +31,8 @@ func TestConsumerMoveAbortedThenRewritten(t *testing.T) {
 		}
 	}
 	runMover(t, kc, n)
-	if refused.Load() != 1 {
-		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused.Load())
+	if refused() != 1 {
+		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused())
 	}
 	seen := readCommitted(t, kc)
 	for i := 1; i < n; i += 2 {

@@ -2,16 +2,15 @@ package fanout
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/kafka/kafkatest"
 )
 
 // Exactly once: when a transaction fails after its bodies reached the
@@ -24,23 +23,7 @@ func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
 	conns := []*pipeline.Connector{{Name: "all", URL: exampleURL}}
 	topics := pipeline.Topics{Prefix: "x"}
 	c, kc, prod := fanoutCluster(t, topics, conns)
-	var refused atomic.Int32
-	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-		refused.Add(1) // kfake drops this function after it answered once
-		req := kreq.(*kmsg.TxnOffsetCommitRequest)
-		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
-		for _, rt := range req.Topics {
-			st := kmsg.NewTxnOffsetCommitResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
-				sp.Partition, sp.ErrorCode = rp.Partition, kerr.RebalanceInProgress.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
+	refused := kafkatest.RefuseTxnOffsetCommit(c, kerr.RebalanceInProgress)
 	const n = 20
 	produceTouches(t, prod, topics.Events(), n)
 	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc})
@@ -50,8 +33,8 @@ func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
 	_, stopStage := runStage(t, s)
 	waitCommitted(t, prod, topics.FanoutGroup(), topics.Events(), n)
 	stopStage()
-	if refused.Load() != 1 {
-		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused.Load())
+	if refused() != 1 {
+		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused())
 	}
 	committed := bodies(t, prod, topics.Connector("all"), kgo.ReadCommitted())
 	all := bodies(t, prod, topics.Connector("all"), kgo.ReadUncommitted())

@@ -39,3 +39,30 @@ func RefuseProduce(c *kfake.Cluster, err *kerr.Error, n int) (stop func()) {
 	})
 	return func() { stopped.Store(true) }
 }
+
+// RefuseTxnOffsetCommit makes c answer the next TxnOffsetCommit request
+// with err for each partition (kerr.RebalanceInProgress or
+// kerr.IllegalGeneration: what a group answers once a rebalance moved it
+// on), so the producer's transaction must abort; later requests are
+// answered as usual. refused reports how many requests were refused (0 or
+// 1) and is safe to call concurrently with the cluster.
+func RefuseTxnOffsetCommit(c *kfake.Cluster, err *kerr.Error) (refused func() int32) {
+	var n atomic.Int32
+	c.ControlKey(int16(kmsg.TxnOffsetCommit), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		n.Add(1) // kfake drops this function after it answered once
+		req := kreq.(*kmsg.TxnOffsetCommitRequest)
+		resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewTxnOffsetCommitResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, err.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	return n.Load
+}
