@@ -26,13 +26,7 @@ func TestFanoutExactlyOnceAcrossAbort(t *testing.T) {
 	refused := kafkatest.RefuseTxnOffsetCommit(c, kerr.RebalanceInProgress)
 	const n = 20
 	produceTouches(t, prod, topics.Events(), n)
-	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stopStage := runStage(t, s)
-	waitCommitted(t, prod, topics.FanoutGroup(), topics.Events(), n)
-	stopStage()
+	fanOutUntilCommitted(t, Config{Connectors: conns, Topics: topics, Kafka: kc}, prod, n)
 	if refused() != 1 {
 		t.Fatalf("the offset commit was refused %d times; the test needs one abort", refused())
 	}

@@ -68,3 +68,17 @@ func runStage(t *testing.T, s *Stage) (ctx context.Context, stop func()) {
 		}
 	}
 }
+
+// fanOutUntilCommitted runs a stage with cfg until its group has committed
+// offset n on partition 0 of the events topic, then stops it; any error
+// fails the test.
+func fanOutUntilCommitted(t *testing.T, cfg Config, prod *kgo.Client, n int64) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stop := runStage(t, s)
+	waitCommitted(t, prod, cfg.Topics.FanoutGroup(), cfg.Topics.Events(), n)
+	stop()
+}

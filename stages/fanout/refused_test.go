@@ -21,13 +21,7 @@ func TestFanoutRefusedBodyAborts(t *testing.T) {
 	produceTouches(t, prod, topics.Events(), n)
 	stop := kafkatest.RefuseProduce(c, kerr.InvalidRecord, 1) // fanout's first produce request
 	defer stop()
-	s, err := New(Config{Connectors: conns, Topics: topics, Kafka: kc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stopStage := runStage(t, s)
-	waitCommitted(t, prod, topics.FanoutGroup(), topics.Events(), n)
-	stopStage()
+	fanOutUntilCommitted(t, Config{Connectors: conns, Topics: topics, Kafka: kc}, prod, n)
 	if got := bodies(t, prod, topics.Connector("all"), kgo.ReadCommitted()); got != n {
 		t.Errorf("a read_committed consumer sees %d bodies, want each of the %d once", got, n)
 	}
