@@ -154,9 +154,9 @@ func (p *Process) newIngestWriter() error {
 		return nil
 	}
 	var err error
-	p.ingestTx, err = p.opts.Kafka.NewClient(kgo.MaxBufferedRecords(100000),
+	p.ingestTx, err = p.opts.Kafka.NewClient(append(kafka.TxnProducerOpts(), kgo.MaxBufferedRecords(100000),
 		kgo.TransactionalID(p.opts.Kafka.TransactionalID(p.opts.Topics.Prefix+".ingest")),
-		kgo.TransactionTimeout(ingestTxnTimeout))
+		kgo.TransactionTimeout(ingestTxnTimeout))...)
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,8 @@ func (c *Consumer) newMover() error {
 	if id == "" {
 		return nil
 	}
-	prod, err := c.cfg.Kafka.NewClient(kgo.TransactionalID(id), kgo.TransactionTimeout(txnTimeout),
-		kgo.MaxBufferedRecords(100000))
+	prod, err := c.cfg.Kafka.NewClient(append(TxnProducerOpts(), kgo.TransactionalID(id),
+		kgo.TransactionTimeout(txnTimeout), kgo.MaxBufferedRecords(100000))...)
 	if err != nil {
 		return fmt.Errorf("consumer %s: %w", c.cfg.Group, err)
 	}

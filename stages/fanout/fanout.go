@@ -102,7 +102,7 @@ func (s *Stage) sessionOpts(cfg Config) []kgo.Opt {
 	if id := cfg.Kafka.InstanceID; id != "" {
 		opts = append(opts, kgo.InstanceID(id))
 	}
-	return opts
+	return append(opts, kafka.TxnProducerOpts()...)
 }
 
 // Ready reports whether the stage has joined its consumer group.

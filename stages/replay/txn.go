@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/hookpipe/hookpipe/pipeline"
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
 // txnTimeout bounds how long a replay that died mid-batch holds back the
@@ -21,10 +22,9 @@ const txnTimeout = 10 * time.Second
 // transactional id <p>.replay.<name>, one per connector, so that a replay
 // fences a crashed or concurrent one of the same connector.
 func txnOpts(cfg Config) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.TransactionalID(cfg.Topics.Prefix + ".replay." + cfg.Connector),
-		kgo.TransactionTimeout(txnTimeout),
-	}
+	return append(kafka.TxnProducerOpts(),
+		kgo.TransactionalID(cfg.Topics.Prefix+".replay."+cfg.Connector),
+		kgo.TransactionTimeout(txnTimeout))
 }
 
 // readOpts make a DLQ reader see only committed dead letters (deliver and
