@@ -2,6 +2,8 @@ package fanout
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,12 +59,13 @@ func waitCommitted(t *testing.T, cl *kgo.Client, group, topic string, n int64) {
 }
 
 // bodies counts the records of topic's partition 0 that a consumer with
-// iso sees, up to a sentinel written now.
+// iso sees, up to a sentinel written now (earlier calls' are skipped).
 func bodies(t *testing.T, prod *kgo.Client, topic string, iso kgo.IsolationLevel) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("sentinel")}).FirstErr(); err != nil {
+	mine := "sentinel-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	if err := prod.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte(mine)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(prod.OptValue(kgo.SeedBrokers).([]string)...), kgo.ConsumeTopics(topic),
@@ -78,10 +81,12 @@ func bodies(t *testing.T, prod *kgo.Client, topic string, iso kgo.IsolationLevel
 			t.Fatalf("reading %s up to the sentinel: %v", topic, ctx.Err())
 		}
 		for _, r := range fs.Records() {
-			if string(r.Value) == "sentinel" {
+			switch v := string(r.Value); {
+			case v == mine:
 				return count
+			case !strings.HasPrefix(v, "sentinel-"):
+				count++
 			}
-			count++
 		}
 	}
 }

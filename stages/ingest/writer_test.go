@@ -1,10 +1,12 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,8 +45,9 @@ func newWriter(t *testing.T, c *kfake.Cluster, timeout time.Duration) *Writer {
 }
 
 // visible returns the records of the events topic a read_committed
-// consumer sees, in every partition up to a sentinel written after
-// everything the test did; read_uncommitted ones when uncommitted is set.
+// consumer sees, in every partition up to a sentinel this call writes
+// after everything the test did; read_uncommitted ones when uncommitted is
+// set. Sentinels (this call's and earlier calls') are not returned.
 func visible(t *testing.T, c *kfake.Cluster, uncommitted bool) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -55,9 +58,10 @@ func visible(t *testing.T, c *kfake.Cluster, uncommitted bool) []*kgo.Record {
 	}
 	defer prod.Close()
 	const parts = 3
+	mine := []byte(sentinel + strconv.FormatInt(sentinels.Add(1), 10))
 	for p := range int32(parts) {
-		sentinel := &kgo.Record{Topic: testTopic, Partition: p, Value: []byte("sentinel")}
-		if err := prod.ProduceSync(ctx, sentinel).FirstErr(); err != nil {
+		rec := &kgo.Record{Topic: testTopic, Partition: p, Value: mine}
+		if err := prod.ProduceSync(ctx, rec).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,15 +82,22 @@ func visible(t *testing.T, c *kfake.Cluster, uncommitted bool) []*kgo.Record {
 			t.Fatalf("reading up to the sentinels (%d of %d seen): %v", seen, parts, err)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			if string(r.Value) == "sentinel" {
+			switch {
+			case bytes.Equal(r.Value, mine):
 				seen++
-			} else {
+			case !bytes.HasPrefix(r.Value, []byte(sentinel)):
 				out = append(out, r)
 			}
 		})
 	}
 	return out
 }
+
+// sentinel prefixes the records visible writes; sentinels numbers them, so
+// that each call waits for its own in every partition.
+const sentinel = "sentinel-"
+
+var sentinels atomic.Int64
 
 // committedCount returns how many records of the events topic a
 // read_committed consumer sees.
