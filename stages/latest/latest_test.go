@@ -197,3 +197,31 @@ func TestSyncSelection(t *testing.T) {
 		t.Errorf("disabled connector: %d, %v; want 0", n, err)
 	}
 }
+
+// A batch with several events of one device and type writes one value for
+// it, the newest (wherever it is in the batch), and none for a key whose
+// known value is newer than all of the batch's.
+func TestWriterBatchWritesNewestPerKey(t *testing.T) {
+	now := time.Now().Truncate(time.Microsecond)
+	s := New(Config{Topics: topics})
+	s.known = map[string]int64{"d2/temperature": now.UnixMicro()}
+	recs := []*kgo.Record{
+		event("e1", "d1", "temperature", now.Add(-2*time.Minute), now, 1),
+		event("e2", "d1", "temperature", now, now, 2),
+		event("e3", "d1", "temperature", now.Add(-time.Minute), now, 3),
+		event("e4", "d1", "touch", now, now, 4),
+		event("e5", "d2", "temperature", now.Add(-time.Second), now, 5),
+	}
+	var got []string
+	for _, r := range s.newest(recs) {
+		got = append(got, string(r.Key)+"="+pipeline.ReadMeta(r).EventID)
+	}
+	if want := "[d1/temperature=e2 d1/touch=e4]"; fmt.Sprint(got) != want {
+		t.Errorf("written %v, want %s", got, want)
+	}
+	// The next batch starts afresh: a newer event of a written key is written.
+	later := event("e6", "d1", "temperature", now.Add(time.Second), now, 6)
+	if outs := s.newest([]*kgo.Record{later}); len(outs) != 1 || pipeline.ReadMeta(outs[0]).EventID != "e6" {
+		t.Errorf("the next batch wrote %d records, want e6", len(outs))
+	}
+}

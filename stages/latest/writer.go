@@ -34,6 +34,7 @@ type Stage struct {
 	cfg      Config
 	log      *slog.Logger
 	known    map[string]int64 // deviceId/eventType → newest event time written (µs)
+	slot     map[string]int   // deviceId/eventType → its record's index in the batch being written
 	assigned atomic.Bool      // set by kgo on assignment: reload known before the next batch
 }
 
@@ -112,12 +113,7 @@ func (s *Stage) batch(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) e
 	if len(recs) == 0 {
 		return nil
 	}
-	var outs []*kgo.Record
-	for _, r := range recs {
-		if out := s.newer(r); out != nil {
-			outs = append(outs, out)
-		}
-	}
+	outs := s.newest(recs)
 	if len(outs) > 0 {
 		if err := kafka.ProduceAcked(ctx, cl, s.log, outs...); err != nil {
 			return fmt.Errorf("write %s: %w", s.cfg.Topics.Latest(), err)
@@ -129,6 +125,31 @@ func (s *Stage) batch(ctx context.Context, cl *kgo.Client, recs []*kgo.Record) e
 		s.log.Warn("commit", "err", err)
 	}
 	return nil
+}
+
+// newest returns the <p>.latest records of recs: per key, only the newest
+// event of the batch, and only when it is newer than the one known. A
+// compacted topic keeps one value per key, so writing the older events of
+// a batch would only give Kafka more to write and compact.
+func (s *Stage) newest(recs []*kgo.Record) []*kgo.Record {
+	if s.slot == nil {
+		s.slot = make(map[string]int)
+	}
+	defer clear(s.slot)
+	var outs []*kgo.Record
+	for _, r := range recs {
+		out := s.newer(r)
+		if out == nil {
+			continue
+		}
+		if i, ok := s.slot[string(out.Key)]; ok {
+			outs[i] = out // newer than the batch's earlier one: newer returned it
+			continue
+		}
+		s.slot[string(out.Key)] = len(outs)
+		outs = append(outs, out)
+	}
+	return outs
 }
 
 // newer returns the <p>.latest record for r when r's event is newer than
