@@ -56,6 +56,12 @@ type Connector struct {
 	// https endpoints; nil uses the system roots. Verification is always
 	// on: there is no way to turn it off.
 	TLS *tls.Config
+	// TLSCADigest is the hex SHA-256 of the tls block's ca_file contents
+	// as the loader read them; "" without a ca_file. A root pool cannot be
+	// hashed, so config.ConnectorHash uses it: a CA file rewritten under
+	// the same path changes the connector (the client certificate enters
+	// the hash from TLS.Certificates).
+	TLSCADigest string
 	// HTTP2, from the http2 attribute, speaks HTTP/2 only (ALPN "h2",
 	// https only): a few multiplexed connections instead of one per
 	// request in flight. False, the default, speaks HTTP/1.1 with up to

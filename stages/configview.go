@@ -45,6 +45,22 @@ type ConnectorConfig struct {
 	Ordering    string            `json:"ordering"`
 	Hash        string            `json:"hash"`
 	SecretsHash string            `json:"secretsHash"`
+	// CircuitBreaker, RateLimit (requests per second for the cluster, 0:
+	// none), DisableAfter and HTTP2 are the endpoint-health and transport
+	// settings; a process older than them leaves them out.
+	CircuitBreaker *CircuitBreakerView `json:"circuitBreaker,omitempty"`
+	RateLimit      float64             `json:"rateLimit"`
+	DisableAfter   string              `json:"disableAfter,omitempty"`
+	HTTP2          bool                `json:"http2"`
+}
+
+// CircuitBreakerView is a connector's circuit_breaker settings.
+type CircuitBreakerView struct {
+	FailureRatio float64 `json:"failureRatio"`
+	MinRequests  int     `json:"minRequests"`
+	Window       string  `json:"window"`
+	Cooldown     string  `json:"cooldown"`
+	Disabled     bool    `json:"disabled"`
 }
 
 // SignatureView is a connector's signature scheme and how many secrets it
@@ -71,6 +87,12 @@ func NewConnectorConfig(c *pipeline.Connector) ConnectorConfig {
 		Disabled: c.Disabled, Retry: RetryView{MaxAge: c.Retry.MaxAge.String(), Backoff: []string{}},
 		TLS: c.TLS != nil, Hash: config.ConnectorHash(c), SecretsHash: config.SecretsHash(c),
 		Ordering: cmp.Or(c.Ordering, pipeline.OrderingNone),
+		CircuitBreaker: &CircuitBreakerView{
+			FailureRatio: c.CircuitBreaker.FailureRatio, MinRequests: c.CircuitBreaker.MinRequests,
+			Window: c.CircuitBreaker.Window.String(), Cooldown: c.CircuitBreaker.Cooldown.String(),
+			Disabled: c.CircuitBreaker.Disabled,
+		},
+		RateLimit: c.RateLimit, DisableAfter: c.DisableAfter.String(), HTTP2: c.HTTP2,
 	}
 	switch {
 	case len(c.SignatureSecrets) > 0:

@@ -45,3 +45,27 @@ func TestConfigEndpoint(t *testing.T) {
 		t.Errorf("view %+v, connector %+v", v, c)
 	}
 }
+
+// GET /v1/config shows the endpoint-health settings and http2 under their
+// camelCase names, so that a reloaded rate_limit or breaker can be seen
+// in force.
+func TestConfigEndpointHealthSettings(t *testing.T) {
+	u, _ := url.Parse("https://e.example/h")
+	c := &pipeline.Connector{
+		Name: "a", URL: u, Timeout: time.Second, MaxInFlight: 5, HTTP2: true, RateLimit: 12.5, DisableAfter: 24 * time.Hour,
+		CircuitBreaker: pipeline.CircuitBreaker{FailureRatio: 0.9, MinRequests: 5, Window: time.Minute, Cooldown: 30 * time.Second, Disabled: true},
+		Retry:          pipeline.RetryPolicy{Backoff: []time.Duration{time.Second}, MaxAge: time.Hour},
+	}
+	api := NewAPI(APIConfig{Connectors: []*pipeline.Connector{c}, Metrics: metrics.NewMetrics(), LoadedAt: time.Now()})
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/config", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`"circuitBreaker":{"failureRatio":0.9,"minRequests":5,"window":"1m0s","cooldown":"30s","disabled":true}`,
+		`"rateLimit":12.5`, `"disableAfter":"24h0m0s"`, `"http2":true`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("GET /v1/config: %s\nwant it to contain %s", body, want)
+		}
+	}
+}

@@ -95,7 +95,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 	if raw.Retry != nil {
 		c.Retry = d.retry(raw.Retry)
 	}
-	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File))
+	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File), &c.TLSCADigest)
 	if v, ok := d.value(raw.HTTP2, cty.Bool); ok && v.True() {
 		c.HTTP2 = true
 		if c.URL != nil && c.URL.Scheme != "https" {

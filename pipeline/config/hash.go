@@ -16,8 +16,13 @@ import (
 // its own SHA-256, so the form never holds a secret), the tls block as its
 // presence and its client certificates. Two connectors with the same
 // settings have the same hash, in any process; the file a connector was
-// declared in does not count. A change of only a tls ca_file's contents is
-// not seen.
+// declared in does not count. The tls block enters through its presence,
+// its client certificates and the digest of its ca_file's contents
+// (pipeline.Connector.TLSCADigest), so a CA file rewritten under the same
+// path changes the hash. Attributes added after the first release (the
+// endpoint-health ones, http2, ordering, the CA digest) are written only
+// when they differ from the loader's defaults, so that the hashes of
+// connectors that do not set them stay as they were.
 func ConnectorHash(c *pipeline.Connector) string {
 	h := sha256.New()
 	writeConnector(h, c)
@@ -83,6 +88,28 @@ func writeConnector(h hash.Hash, c *pipeline.Connector) {
 	}
 	if c.OrderedByDevice() { // only when set, so that older hashes stay valid
 		field(h, "ordering="+c.Ordering)
+	}
+	writeLater(h, c)
+}
+
+// writeLater writes the attributes added after ordering, each only when
+// it is not the loader's default (see ConnectorHash).
+func writeLater(h hash.Hash, c *pipeline.Connector) {
+	if cb := c.CircuitBreaker; cb != pipeline.DefaultCircuitBreaker() {
+		field(h, "circuit_breaker="+strconv.FormatFloat(cb.FailureRatio, 'g', -1, 64)+","+
+			strconv.Itoa(cb.MinRequests)+","+cb.Window.String()+","+cb.Cooldown.String()+","+strconv.FormatBool(cb.Disabled))
+	}
+	if c.RateLimit != 0 {
+		field(h, "rate_limit="+strconv.FormatFloat(c.RateLimit, 'g', -1, 64))
+	}
+	if c.DisableAfter != pipeline.DefaultDisableAfter {
+		field(h, "disable_after="+c.DisableAfter.String())
+	}
+	if c.HTTP2 {
+		field(h, "http2=true")
+	}
+	if c.TLSCADigest != "" {
+		field(h, "tls.ca_file="+c.TLSCADigest)
 	}
 }
 

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,14 +24,16 @@ type rawTLS struct {
 // tlsConfig converts a tls block: ca_file adds PEM roots to the system's
 // (verification is always on), cert_file and key_file, together, give a
 // client certificate for mTLS. Relative paths are relative to the
-// connector file's directory. It returns nil when the block is absent.
-func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, dir string) *tls.Config {
+// connector file's directory. It returns nil when the block is absent,
+// and sets *caDigest to the hex SHA-256 of the ca_file's contents (see
+// pipeline.Connector.TLSCADigest).
+func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, dir string, caDigest *string) *tls.Config {
 	if raw == nil {
 		return nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if it, ok := d.str(raw.CAFile); ok {
-		cfg.RootCAs = d.caPool(it, dir)
+		cfg.RootCAs = d.caPool(it, dir, caDigest)
 	}
 	cert, certOK := d.str(raw.CertFile)
 	key, keyOK := d.str(raw.KeyFile)
@@ -48,13 +52,16 @@ func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, dir string) *tls.C
 	return cfg
 }
 
-// caPool returns the system roots plus the PEM certificates of it.
-func (d *configDecoder) caPool(it configValue, dir string) *x509.CertPool {
+// caPool returns the system roots plus the PEM certificates of it, and
+// sets *digest to the hex SHA-256 of the file's contents.
+func (d *configDecoder) caPool(it configValue, dir string, digest *string) *x509.CertPool {
 	pem, err := os.ReadFile(resolve(dir, it.val))
 	if err != nil {
 		d.errorAt(it.rng, "Invalid ca_file", fmt.Sprintf("Cannot read %q: %s.", it.val, pathless(err)))
 		return nil
 	}
+	sum := sha256.Sum256(pem)
+	*digest = hex.EncodeToString(sum[:])
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()

@@ -53,10 +53,38 @@ var attributes = []attribute{
 	{"timeout", func(c stages.ConnectorConfig) string { return c.Timeout }},
 	{"max_in_flight", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.MaxInFlight) }},
 	{"disabled", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.Disabled) }},
+	{"rate_limit", rateLimit},
+	{"disable_after", func(c stages.ConnectorConfig) string {
+		return cmp.Or(c.DisableAfter, pipeline.DefaultDisableAfter.String())
+	}},
+	{"circuit_breaker.failure_ratio", func(c stages.ConnectorConfig) string { return fmt.Sprint(breaker(c).FailureRatio) }},
+	{"circuit_breaker.min_requests", func(c stages.ConnectorConfig) string { return fmt.Sprint(breaker(c).MinRequests) }},
+	{"circuit_breaker.window", func(c stages.ConnectorConfig) string { return breaker(c).Window }},
+	{"circuit_breaker.cooldown", func(c stages.ConnectorConfig) string { return breaker(c).Cooldown }},
+	{"circuit_breaker.disabled", func(c stages.ConnectorConfig) string { return fmt.Sprint(breaker(c).Disabled) }},
+	{"http2", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.HTTP2) }},
 	{"ordering", func(c stages.ConnectorConfig) string { return cmp.Or(c.Ordering, pipeline.OrderingNone) }},
 	{"retry.backoff", func(c stages.ConnectorConfig) string { return listOr(c.Retry.Backoff, "default") }},
 	{"retry.max_age", func(c stages.ConnectorConfig) string { return c.Retry.MaxAge }},
 	{"tls", func(c stages.ConnectorConfig) string { return fmt.Sprint(c.TLS) }},
+}
+
+func rateLimit(c stages.ConnectorConfig) string {
+	if c.RateLimit == 0 {
+		return "none"
+	}
+	return fmt.Sprint(c.RateLimit)
+}
+
+// breaker returns c's circuit_breaker; a process that shows none (older
+// than the attribute) counts as the defaults, as the loader fills them.
+func breaker(c stages.ConnectorConfig) stages.CircuitBreakerView {
+	if c.CircuitBreaker != nil {
+		return *c.CircuitBreaker
+	}
+	d := pipeline.DefaultCircuitBreaker()
+	return stages.CircuitBreakerView{FailureRatio: d.FailureRatio, MinRequests: d.MinRequests,
+		Window: d.Window.String(), Cooldown: d.Cooldown.String(), Disabled: d.Disabled}
 }
 
 func signature(c stages.ConnectorConfig) string {

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"strings"
@@ -109,5 +110,47 @@ func TestConnectorsDiffOrdering(t *testing.T) {
 	}
 	if got := Connectors([]stages.ConnectorConfig{old}, []*pipeline.Connector{conn("a")}); len(got) != 0 {
 		t.Errorf("an unset ordering against the default: changes %+v", got)
+	}
+}
+
+// loaded is conn with the endpoint-health defaults the loader fills in.
+func loaded(name string) *pipeline.Connector {
+	c := conn(name)
+	c.CircuitBreaker, c.DisableAfter = pipeline.DefaultCircuitBreaker(), pipeline.DefaultDisableAfter
+	return c
+}
+
+// The endpoint-health attributes and http2 are listed one by one, in the
+// README's order; a process that shows none of them (older than they)
+// counts as their defaults, so only what the directory sets is listed.
+func TestConnectorsDiffHealth(t *testing.T) {
+	b := loaded("a")
+	b.RateLimit, b.DisableAfter, b.HTTP2 = 100, 24*time.Hour, true
+	b.CircuitBreaker.MinRequests, b.CircuitBreaker.Window, b.CircuitBreaker.Disabled = 5, time.Minute, true
+	got := Connectors([]stages.ConnectorConfig{stages.NewConnectorConfig(loaded("a"))}, []*pipeline.Connector{b})
+	want := "[{rate_limit none 100} {disable_after 120h0m0s 24h0m0s} {circuit_breaker.min_requests 20 5} " +
+		"{circuit_breaker.window 30s 1m0s} {circuit_breaker.disabled false true} {http2 false true}]"
+	if len(got) != 1 || got[0].Kind != Modify || fmt.Sprint(got[0].Attrs) != want {
+		t.Fatalf("changes %+v\nwant attrs %s", got, want)
+	}
+	older := stages.NewConnectorConfig(loaded("a"))
+	older.CircuitBreaker, older.DisableAfter, older.Hash = nil, "", "sha256:older"
+	c := loaded("a")
+	c.RateLimit = 500
+	got = Connectors([]stages.ConnectorConfig{older}, []*pipeline.Connector{c})
+	if len(got) != 1 || fmt.Sprint(got[0].Attrs) != "[{rate_limit none 500}]" {
+		t.Errorf("against a process without the health fields: changes %+v", got)
+	}
+}
+
+// A tls ca_file whose contents changed under the same path is a change,
+// shown as hidden tls certificates: no shown attribute differs.
+func TestConnectorsDiffCAFileContents(t *testing.T) {
+	a, b := loaded("a"), loaded("a")
+	a.TLS, a.TLSCADigest = &tls.Config{MinVersion: tls.VersionTLS12}, "0a"
+	b.TLS, b.TLSCADigest = &tls.Config{MinVersion: tls.VersionTLS12}, "0b"
+	got := Connectors([]stages.ConnectorConfig{stages.NewConnectorConfig(a)}, []*pipeline.Connector{b})
+	if len(got) != 1 || fmt.Sprint(got[0].Attrs) != "[{other (hidden) changed (tls certificates)}]" {
+		t.Errorf("changes %+v", got)
 	}
 }

@@ -12,9 +12,17 @@ import (
 // and throttling included; a new or changed one gets a fresh gate, with
 // the state stored for its name applied (it admits at once when the
 // store has been read); a connector no longer in conns loses its gate,
-// so Gate, View and SetAdmin no longer know its name. Call it before the
-// stages build routes with the new gates.
+// so Gate, View and SetAdmin no longer know its name. A fresh gate's rate
+// limit starts at this process's share of the partitions assigned now
+// (as Reshare), not at the whole cluster's rate until the next Tick. Call
+// it before the stages build routes with the new gates.
 func (h *Health) Update(conns []*pipeline.Connector) {
+	h.update(conns)
+	h.Reshare()
+}
+
+// update replaces the gates of new and changed connectors (see Update).
+func (h *Health) update(conns []*pipeline.Connector) {
 	now := time.Now()
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -39,3 +39,22 @@ func TestHealthUpdate(t *testing.T) {
 	}
 	h.Tick(now) // walks the new set
 }
+
+// A rate_limit changed by a reload is in force at once, at this
+// process's share of the connector's partitions: the new gate does not
+// send at the whole cluster's rate until the next Tick.
+func TestHealthUpdateRateLimitShare(t *testing.T) {
+	limited := func(rate float64) *pipeline.Connector {
+		return testConnector(func(c *pipeline.Connector) { c.RateLimit = rate })
+	}
+	h := New(Config{Connectors: []*pipeline.Connector{limited(100)}, Partitions: func(*pipeline.Connector) int { return 12 }})
+	h.AddSource(func(fn func(string, int, time.Time)) { fn("c", 3, time.Time{}) })
+	h.Reshare()
+	if r := h.Gate("c").Limiter().Rate(); r != 25 {
+		t.Fatalf("rate before the reload %v, want 25 (a quarter of 100)", r)
+	}
+	h.Update([]*pipeline.Connector{limited(40)})
+	if r := h.Gate("c").Limiter().Rate(); r != 10 {
+		t.Errorf("rate after rate_limit 100 → 40: %v requests/s, want 10 (a quarter of 40)", r)
+	}
+}
