@@ -116,11 +116,15 @@ func (r *Report) writeChanges(w io.Writer) {
 		default:
 			fmt.Fprintf(w, "  ~ %s\n", c.Connector)
 		}
+		width := 14 // the column widens for circuit_breaker.failure_ratio and the like
+		for _, a := range c.Attrs {
+			width = max(width, len(a.Name))
+		}
 		for _, a := range c.Attrs {
 			if c.Kind == Add {
-				fmt.Fprintf(w, "      %-14s %s\n", a.Name, a.To)
+				fmt.Fprintf(w, "      %-*s %s\n", width, a.Name, a.To)
 			} else {
-				fmt.Fprintf(w, "      %-14s %s → %s\n", a.Name, a.From, a.To)
+				fmt.Fprintf(w, "      %-*s %s → %s\n", width, a.Name, a.From, a.To)
 			}
 		}
 	}
