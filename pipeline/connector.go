@@ -62,6 +62,10 @@ type Connector struct {
 	// the same path changes the connector (the client certificate enters
 	// the hash from TLS.Certificates).
 	TLSCADigest string
+	// TLSFiles are the files the tls block names (ca_file, cert_file,
+	// key_file), resolved against the connector file's directory: what
+	// `hookpipe run --watch` watches besides the directory.
+	TLSFiles []string
 	// HTTP2, from the http2 attribute, speaks HTTP/2 only (ALPN "h2",
 	// https only): a few multiplexed connections instead of one per
 	// request in flight. False, the default, speaks HTTP/1.1 with up to

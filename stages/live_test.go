@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // DirHash changes with a connector file's name or contents, and only
@@ -44,6 +46,32 @@ func TestDirHash(t *testing.T) {
 	}
 	if h := DirHash(filepath.Join(dir, "missing")); !strings.HasPrefix(h, "unreadable: ") {
 		t.Errorf("missing directory: %q", h)
+	}
+}
+
+// WatchHash changes when a file a connector's tls block names is
+// rewritten, though the directory is not, and not for other files.
+func TestWatchHashSeesTLSFiles(t *testing.T) {
+	dir, certs := t.TempDir(), t.TempDir()
+	ca := filepath.Join(certs, "ca.pem")
+	for path, body := range map[string]string{filepath.Join(dir, "a.hcl"): `connector "a" {}`, ca: "one", filepath.Join(certs, "other.pem"): "x"} {
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conns := []*pipeline.Connector{{Name: "a", TLSFiles: []string{ca}}}
+	h0 := WatchHash(dir, conns)
+	if err := os.WriteFile(filepath.Join(certs, "other.pem"), []byte("y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if WatchHash(dir, conns) != h0 {
+		t.Error("a file no connector names changed the hash")
+	}
+	if err := os.WriteFile(ca, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if WatchHash(dir, conns) == h0 {
+		t.Error("a rewritten ca_file kept the hash")
 	}
 }
 

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ func (d *configDecoder) connector(b *hcl.Block) *pipeline.Connector {
 	if raw.Retry != nil {
 		c.Retry = d.retry(raw.Retry)
 	}
-	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, filepath.Dir(c.File), &c.TLSCADigest)
+	c.TLS = d.tlsConfig(raw.TLS, b.DefRange, c)
 	if v, ok := d.value(raw.HTTP2, cty.Bool); ok && v.True() {
 		c.HTTP2 = true
 		if c.URL != nil && c.URL.Scheme != "https" {

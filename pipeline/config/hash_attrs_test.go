@@ -86,6 +86,9 @@ func TestHashCoversEveryAttribute(t *testing.T) {
 		if again := loadDirFiles(t, dir, nil); ConnectorHash(again) != ConnectorHash(nw) {
 			t.Error("the same CA file read twice hashes differently")
 		}
+		if want := filepath.Join(dir, "ca.pem"); len(nw.TLSFiles) != 1 || nw.TLSFiles[0] != want {
+			t.Errorf("TLSFiles = %v, want [%s] (what --watch watches)", nw.TLSFiles, want)
+		}
 	})
 }
 

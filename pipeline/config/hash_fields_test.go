@@ -11,6 +11,7 @@ import (
 // purpose.
 var notHashed = map[string]string{
 	"File":            "where a connector is declared is not a setting",
+	"TLSFiles":        "the paths are not settings; their contents enter through TLSCADigest and TLS",
 	"SignatureSecret": "the first of SignatureSecrets, which the hash covers",
 }
 

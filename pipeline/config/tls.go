@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/hookpipe/hookpipe/pipeline"
 )
 
 // rawTLS is a connector's tls block as gohcl decodes it.
@@ -24,21 +26,24 @@ type rawTLS struct {
 // tlsConfig converts a tls block: ca_file adds PEM roots to the system's
 // (verification is always on), cert_file and key_file, together, give a
 // client certificate for mTLS. Relative paths are relative to the
-// connector file's directory. It returns nil when the block is absent,
-// and sets *caDigest to the hex SHA-256 of the ca_file's contents (see
-// pipeline.Connector.TLSCADigest).
-func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, dir string, caDigest *string) *tls.Config {
+// connector file's directory. It returns nil when the block is absent.
+// It sets c.TLSCADigest to the hex SHA-256 of the ca_file's contents and
+// c.TLSFiles to the files the block names, resolved.
+func (d *configDecoder) tlsConfig(raw *rawTLS, def hcl.Range, c *pipeline.Connector) *tls.Config {
 	if raw == nil {
 		return nil
 	}
+	dir := filepath.Dir(c.File)
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if it, ok := d.str(raw.CAFile); ok {
-		cfg.RootCAs = d.caPool(it, dir, caDigest)
+		c.TLSFiles = append(c.TLSFiles, resolve(dir, it.val))
+		cfg.RootCAs = d.caPool(it, dir, &c.TLSCADigest)
 	}
 	cert, certOK := d.str(raw.CertFile)
 	key, keyOK := d.str(raw.KeyFile)
 	switch {
 	case certOK && keyOK:
+		c.TLSFiles = append(c.TLSFiles, resolve(dir, cert.val), resolve(dir, key.val))
 		pair, err := tls.LoadX509KeyPair(resolve(dir, cert.val), resolve(dir, key.val))
 		if err != nil {
 			d.errorAt(cert.rng, "Invalid client certificate", fmt.Sprintf(
