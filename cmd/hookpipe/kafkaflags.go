@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
 )
 
@@ -45,4 +46,37 @@ func (f *securityFlags) security() (kafka.Security, error) {
 		SASLMechanism: f.mechanism, SASLUser: f.user,
 		PasswordFile: f.passwordFile, TokenFile: f.tokenFile,
 	}.Resolve()
+}
+
+// kafkaFlags are --brokers, --topic-prefix and the security flags of the
+// commands that work on a running pipeline's topics (plan, replay, sync).
+type kafkaFlags struct {
+	brokers, prefix string
+	security        *securityFlags
+}
+
+// brokersHelp is --brokers' help where the command needs a broker.
+const brokersHelp = "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)"
+
+// bindKafka registers the flags on fs, --brokers with help; call
+// connect() after parsing.
+func bindKafka(fs *flag.FlagSet, help string) *kafkaFlags {
+	f := &kafkaFlags{}
+	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), help)
+	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
+	f.security = bindKafkaSecurity(fs)
+	return f
+}
+
+// topics returns the pipeline's topic names.
+func (f *kafkaFlags) topics() pipeline.Topics { return pipeline.Topics{Prefix: f.prefix} }
+
+// config returns the Kafka settings, Brokers empty when none was given;
+// an error names a bad security flag.
+func (f *kafkaFlags) config() (kafka.Config, error) {
+	sec, err := f.security.security()
+	if err != nil {
+		return kafka.Config{}, err
+	}
+	return kafka.Config{Brokers: splitList(f.brokers), Security: sec}, nil
 }

@@ -24,18 +24,16 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("plan", stdout, stderr)
 	dir := fs.String("connectors", "./connectors.d", "plan the connector files (*.hcl) in `DIR`")
 	api := fs.String("api", "", "`URL` of a running hookpipe's API, to compare with the config in force (e.g. http://127.0.0.1:8080)")
-	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port, to plan topics and count routing (default $KAFKA_BROKERS)")
-	prefix := fs.String("topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	sample := fs.Int("events", 10000, "count new and changed filters over the latest `N` events of <p>.events")
-	secFlags := bindKafkaSecurity(fs.FlagSet)
+	kf := bindKafka(fs.FlagSet, "Kafka seed brokers, a comma-separated `LIST` of host:port, to plan topics and count routing (default $KAFKA_BROKERS)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sec, err := secFlags.security()
+	kc, err := kf.config()
 	if err != nil {
 		return err
 	}
-	seeds := splitList(*brokers)
+	seeds := kc.Brokers
 	if *api == "" && len(seeds) == 0 {
 		return errors.New("plan: give --api URL, --brokers LIST (or KAFKA_BROKERS), or both")
 	}
@@ -47,7 +45,7 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprint(stderr, config.FormatDiagnostics(diags))
 		return fmt.Errorf("plan: %s has errors; nothing to plan", *dir)
 	}
-	topics := pipeline.Topics{Prefix: *prefix}
+	topics := kf.topics()
 	rep := &plan.Report{Dir: *dir, NextHash: config.Hash(next), API: *api, NoKafka: len(seeds) == 0, EventsTopic: topics.Events()}
 	if *api != "" {
 		cur, err := fetchConfig(ctx, *api)
@@ -58,7 +56,6 @@ func cmdPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rep.Changes = plan.Connectors(cur.Connectors, next)
 	}
 	if len(seeds) > 0 {
-		kc := kafka.Config{Brokers: seeds, Security: sec}
 		if err := kc.Preflight(ctx); err != nil {
 			return err
 		}

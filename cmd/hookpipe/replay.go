@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/hookpipe/hookpipe/pipeline/config"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 
-	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/stages/replay"
 )
 
@@ -24,7 +22,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sec, err := f.security.security()
+	kc, err := f.kafka.config()
 	if err != nil {
 		return err
 	}
@@ -38,15 +36,13 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := knownConnector(f.dir, f.name); err != nil {
 		return err
 	}
-	seeds := splitList(f.brokers)
-	if len(seeds) == 0 {
+	if len(kc.Brokers) == 0 {
 		return errors.New("replay: no --brokers and no KAFKA_BROKERS")
 	}
-	kc := kafka.Config{Brokers: seeds, Security: sec}
 	if err := kc.Preflight(ctx); err != nil {
 		return err
 	}
-	topics := pipeline.Topics{Prefix: f.prefix}
+	topics := f.kafka.topics()
 	res, err := replay.Replay(ctx, replay.Config{Connector: f.name, Topics: topics, Kafka: kc, Selection: sel, DryRun: f.dry})
 	fmt.Fprintln(stdout, describeReplay(res, topics.DLQ(f.name), topics.Connector(f.name)))
 	return err
@@ -54,24 +50,22 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // replayFlags are the flags of 'hookpipe replay'.
 type replayFlags struct {
-	name, dir, brokers, prefix string
-	since, until               string
-	types                      listFlag
-	dry                        bool
-	security                   *securityFlags
+	name, dir    string
+	since, until string
+	types        listFlag
+	dry          bool
+	kafka        *kafkaFlags
 }
 
 func replayFlagSet(fs *flag.FlagSet) *replayFlags {
 	f := &replayFlags{}
 	fs.StringVar(&f.name, "connector", "", "`NAME` of the connector whose dead letters are sent again (required)")
 	fs.StringVar(&f.dir, "connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
-	fs.StringVar(&f.brokers, "brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	fs.StringVar(&f.prefix, "topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	fs.StringVar(&f.since, "since", "", "only events ingested at or after `T`: RFC 3339 (2026-11-25T10:00:00Z) or a duration ago (6h)")
 	fs.StringVar(&f.until, "until", "", "only events ingested before `T`, in the same forms as --since")
 	fs.Var(&f.types, "event-type", "only events of `TYPE`; repeat it or separate types with commas")
 	fs.BoolVar(&f.dry, "dry-run", false, "count what would be replayed, per event type, and write nothing")
-	f.security = bindKafkaSecurity(fs)
+	f.kafka = bindKafka(fs, brokersHelp)
 	return f
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookpipe/hookpipe/pipeline"
 	"github.com/hookpipe/hookpipe/pipeline/config"
-	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/hookpipe/hookpipe/stages/latest"
 )
 
@@ -18,14 +17,12 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("sync", stdout, stderr)
 	name := fs.String("connector", "", "`NAME` of the connector to send the latest events to (required)")
 	dir := fs.String("connectors", "./connectors.d", "read every connector file (*.hcl) in `DIR`")
-	brokers := fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "Kafka seed brokers, a comma-separated `LIST` of host:port (default $KAFKA_BROKERS; the embedded broker of 'hookpipe run' is 127.0.0.1:9092)")
-	prefix := fs.String("topic-prefix", "hookpipe", "topic and consumer group names start with `P`")
 	window := fs.Duration("window", latest.DefaultWindow, "send the latest events of devices seen within `D`")
-	secFlags := bindKafkaSecurity(fs.FlagSet)
+	kf := bindKafka(fs.FlagSet, brokersHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	sec, err := secFlags.security()
+	kc, err := kf.config()
 	if err != nil {
 		return err
 	}
@@ -49,12 +46,10 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if conn == nil {
 		return knownConnector(*dir, *name) // names the connectors there
 	}
-	seeds := splitList(*brokers)
-	if len(seeds) == 0 {
+	if len(kc.Brokers) == 0 {
 		return errors.New("sync: no --brokers and no KAFKA_BROKERS")
 	}
-	topics := pipeline.Topics{Prefix: *prefix}
-	kc := kafka.Config{Brokers: seeds, Security: sec}
+	topics := kf.topics()
 	if err := kc.Preflight(ctx); err != nil {
 		return err
 	}
