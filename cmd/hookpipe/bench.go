@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/hookpipe/hookpipe/bench"
 	"github.com/hookpipe/hookpipe/pipeline/kafka"
@@ -25,7 +26,7 @@ type benchFlags struct {
 func (f *benchFlags) register(fs *flag.FlagSet) {
 	s := &f.sizes
 	fs.StringVar(&f.brokers, "brokers", "", "real Kafka seed brokers, a comma-separated `LIST` (default: an embedded kfake broker in the bench process)")
-	fs.StringVar(&f.scenarios, "scenarios", "", "the scenarios to run, a comma-separated `LIST` (default all: ceiling,throughput,latency,slow,isolation,backlog,connectors)")
+	fs.StringVar(&f.scenarios, "scenarios", "", "the scenarios to run, a comma-separated `LIST` (default all: "+strings.Join(bench.ScenarioNames(), ",")+")")
 	fs.BoolVar(&f.quick, "quick", false, "small sizes: the whole run in under a minute")
 	fs.BoolVar(&f.tls, "tls", false, "receivers serve HTTPS with a CA made for the run (connectors trust it by tls.ca_file); ceiling, throughput, latency and slow run over HTTP/1.1 and HTTP/2")
 	fs.StringVar(&f.jsonPath, "json", "", "also write every result as JSON to `FILE`")
