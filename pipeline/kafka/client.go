@@ -74,9 +74,11 @@ func (k Config) Options(opts ...kgo.Opt) ([]kgo.Opt, error) {
 		kgo.ProducerLinger(0),
 		kgo.FetchMaxWait(500 * time.Millisecond),
 	}
+	watch := txnWatch{}
 	if k.Logger != nil {
-		base = append(base, kgo.WithLogger(kslog{k.Logger}))
+		watch.inner = kslog{k.Logger}
 	}
+	base = append(base, kgo.WithLogger(watch))
 	sec, err := k.Security.Opts()
 	if err != nil {
 		return nil, err

@@ -222,7 +222,7 @@ func (c *Consumer) transact(batch []*move, offsets map[string]map[int32]kgo.Epoc
 		err = c.mover.txn.commitOffsets(ctx, offsets)
 	}
 	if err == nil {
-		err = prod.EndTransaction(ctx, kgo.TryCommit)
+		err = CommitTxn(ctx, prod) // ErrTxnAborted: kgo aborted it; the moves are queued again
 	}
 	return err
 }

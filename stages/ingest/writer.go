@@ -30,7 +30,8 @@ const DefaultMaxBatchRecords = 20000
 // WriterConfig configures a Writer.
 type WriterConfig struct {
 	// Client is a transactional producer (kgo.TransactionalID set) used
-	// by this Writer alone. Required.
+	// by this Writer alone, made by kafka.Config (so that kafka.CommitTxn
+	// sees a commit the client turned into an abort). Required.
 	Client *kgo.Client
 	// Timeout bounds how long a request waits to be started and then for
 	// Kafka to acknowledge its records, before it fails with
@@ -252,10 +253,12 @@ func (w *Writer) transact(batch []*writeReq, recs []*kgo.Record, deadline time.T
 	// its outcome unknown.
 	endCtx, endCancel := context.WithTimeout(context.Background(), w.cfg.Timeout)
 	defer endCancel()
-	err := cl.EndTransaction(endCtx, kgo.TryCommit)
+	err := kafka.CommitTxn(endCtx, cl)
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, kafka.ErrTxnAborted): // the client aborted it: nothing is visible
+		return fmt.Errorf("commit: %w: %w", err, ErrNotStored)
 	case errors.Is(err, kerr.OperationNotAttempted), errors.Is(err, kerr.TransactionAbortable),
 		errors.Is(err, kerr.ProducerFenced), errors.Is(err, kerr.InvalidProducerEpoch):
 		return errors.Join(fmt.Errorf("commit refused: %w: %w", err, ErrNotStored), w.abort())

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookpipe/hookpipe/pipeline/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -22,8 +23,7 @@ import (
 // stops when the test ends. timeout 0 takes the default.
 func newWriter(t *testing.T, c *kfake.Cluster, timeout time.Duration) *Writer {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("test-ingest"),
-		kgo.ProducerLinger(0))
+	cl, err := kafka.Config{Brokers: c.ListenAddrs()}.NewClient(kgo.TransactionalID("test-ingest"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func writeInTxn(ctx context.Context, prod *kgo.Client, cfg Config, recs []*kgo.R
 		err = fe.get()
 	}
 	if err == nil {
-		if err = prod.EndTransaction(endCtx, kgo.TryCommit); err == nil {
+		if err = kafka.CommitTxn(endCtx, prod); err == nil {
 			return nil
 		}
 	}
