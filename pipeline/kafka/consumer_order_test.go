@@ -195,7 +195,7 @@ func TestConsumerKeyOrderedFailingKeyHoldsOnlyItself(t *testing.T) {
 // without bound: once its queue has drained into held records, fetching
 // stays paused while they are at MaxHeld.
 func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
-	kc, prod, _ := kfakeCluster(t, 1, "in")
+	kc, prod, _ := kfakeCluster(t, 1, "in", "tick")
 	produce := func(n int) {
 		for range n {
 			prod.Produce(context.Background(), &kgo.Record{Topic: "in", Key: []byte("stuck"), Value: []byte("v")}, nil)
@@ -206,10 +206,16 @@ func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
 	}
 	const first, n = 200, 5000
 	produce(first)
+	ticks := make(chan string, 1)
 	cons, stop := runConsumer(t, ConsumerConfig{Kafka: kc, Group: "g", Routes: []Route{{
 		Name: "ordered", Topics: []string{"in"}, MaxInFlight: 8, MaxQueued: 16, MaxHeld: 64, KeyOrdered: true,
 		Handle: func(_ context.Context, _ *kgo.Record) error {
 			return RetryAt(time.Now().Add(5 * time.Millisecond))
+		}}, {
+		Name: "ticks", Topics: []string{"tick"}, // a probe of the fetches after the pause
+		Handle: func(_ context.Context, r *kgo.Record) error {
+			ticks <- string(r.Value)
+			return nil
 		}}}})
 	defer stop()
 	p := partitionOf(t, cons, "in", 0)
@@ -219,7 +225,24 @@ func TestConsumerKeyOrderedHeldIsBounded(t *testing.T) {
 		return p.paused && p.nheld >= 64 && len(p.queue) < 16
 	})
 	produce(n - first)
-	time.Sleep(500 * time.Millisecond) // fetching stays paused: nothing more is read
+	// Fetching stays paused: nothing more is read, over three fetches
+	// answered after the records above were written (the first may have
+	// been asked for before; the second would carry them were in
+	// fetched; the third's poll comes after the second's was dispatched).
+	for i := range 3 {
+		tick := strconv.Itoa(i)
+		if err := prod.ProduceSync(context.Background(), &kgo.Record{Topic: "tick", Value: []byte(tick)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-ticks:
+			if got != tick {
+				t.Fatalf("tick %s handled, want %s", got, tick)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("tick %s not handled within 20s", tick)
+		}
+	}
 	if read := p.tracker.Pending(); read != first {
 		t.Errorf("read %d of %d records of a key that fails forever, want the %d read before the pause", read, n, first)
 	}

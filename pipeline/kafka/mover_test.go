@@ -145,6 +145,12 @@ func TestConsumerMoverFenced(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- first.Run(ctx) }()
 	waitUntil(t, first.Joined)
+	// The group client joins from NewConsumer on, before Run's initTxn
+	// has the first's producer id: wait for it, so that the second's
+	// comes after and fences it (not the other way round).
+	if _, _, err := first.mover.txn.prod.ProducerID(ctx); err != nil {
+		t.Fatal(err)
+	}
 	second := moverConsumer(t, kc, "same")
 	if err := second.initTxn(ctx); err != nil {
 		t.Fatal(err)
