@@ -44,14 +44,18 @@ func DirHash(dir string) string {
 // WatchHash returns "sha256:<hex>" of what `--watch` watches: dir's
 // DirHash and the contents of the files conns' tls blocks name
 // (pipeline.Connector.TLSFiles), so that a certificate replaced on its
-// own is seen too. A file that cannot be read hashes as its error.
+// own is seen too. Each file is read once, however many connectors name
+// it; a file that cannot be read hashes as its error.
 func WatchHash(dir string, conns []*pipeline.Connector) string {
+	var files []string
+	for _, c := range conns {
+		files = append(files, c.TLSFiles...)
+	}
+	slices.Sort(files)
 	h := sha256.New()
 	h.Write([]byte(DirHash(dir)))
-	for _, c := range conns {
-		for _, f := range c.TLSFiles {
-			writeFile(h, f, f)
-		}
+	for _, f := range slices.Compact(files) { // a CA file many connectors share is read once
+		writeFile(h, f, f)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
